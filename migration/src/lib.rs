@@ -1,0 +1,44 @@
+//! Liaison's schema history. One change per file, applied in order; every `down` undoes its `up`.
+//! Tables carry `account_id` and a UNIQUE (account_id, id) so that foreign keys between tenant
+//! tables are composite and no row can point into another account.
+
+pub use sea_orm_migration::prelude::*;
+
+mod tenant;
+
+mod m20261122_000001_create_accounts;
+mod m20261122_000002_create_users;
+mod m20261122_000003_create_roles;
+mod m20261122_000004_create_role_grants;
+mod m20261122_000005_create_user_roles;
+mod m20261122_000006_create_skills;
+mod m20261122_000007_create_user_skills;
+mod m20261122_000008_create_groups;
+mod m20261122_000009_create_group_members;
+mod m20261122_000010_create_integrations;
+mod m20261122_000011_create_connections;
+mod m20261122_000012_create_external_identities;
+mod m20261122_000013_create_audit_events;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![
+            Box::new(m20261122_000001_create_accounts::Migration),
+            Box::new(m20261122_000002_create_users::Migration),
+            Box::new(m20261122_000003_create_roles::Migration),
+            Box::new(m20261122_000004_create_role_grants::Migration),
+            Box::new(m20261122_000005_create_user_roles::Migration),
+            Box::new(m20261122_000006_create_skills::Migration),
+            Box::new(m20261122_000007_create_user_skills::Migration),
+            Box::new(m20261122_000008_create_groups::Migration),
+            Box::new(m20261122_000009_create_group_members::Migration),
+            Box::new(m20261122_000010_create_integrations::Migration),
+            Box::new(m20261122_000011_create_connections::Migration),
+            Box::new(m20261122_000012_create_external_identities::Migration),
+            Box::new(m20261122_000013_create_audit_events::Migration),
+        ]
+    }
+}

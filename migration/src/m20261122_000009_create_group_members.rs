@@ -1,0 +1,24 @@
+use sea_orm_migration::prelude::*;
+
+use crate::tenant::{create_link_table, drop_table};
+
+#[derive(DeriveMigrationName)]
+pub struct Migration;
+
+#[async_trait::async_trait]
+impl MigrationTrait for Migration {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        create_link_table(
+            manager,
+            "group_members",
+            ("group_id", "groups"),
+            ("user_id", "users"),
+            vec![],
+        )
+        .await
+    }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        drop_table(manager, "group_members").await
+    }
+}

@@ -1,0 +1,75 @@
+//! Turns a bearer token into a principal: verify the token, then check in the database that the
+//! user exists in that account, is an ACTIVE LOGIN user, and that the account is not suspended.
+//! Two statements: the user with the account, and the user's effective grants.
+
+use sea_orm::DatabaseConnection;
+
+use super::principal::{AccountUser, Operator, Principal};
+use super::tokens::{Subject, Tokens};
+use crate::domain::user::{UserKind, UserStatus};
+use crate::error::AppError;
+use crate::store;
+use crate::store::entities::account::AccountStatus;
+
+pub async fn authenticate(
+    db: &DatabaseConnection,
+    tokens: &Tokens,
+    bearer: Option<&str>,
+) -> Result<Principal, AppError> {
+    let Some(token) = bearer else {
+        return Ok(Principal::Anonymous);
+    };
+    let subject = tokens.verify(token, false).await.map_err(|error| {
+        tracing::debug!(%error, "token refused");
+        AppError::Unauthenticated(token_message(&error))
+    })?;
+    match subject {
+        Subject::User {
+            user_id,
+            account_id,
+            scopes,
+        } => {
+            let (user, account) = store::users::find_with_account(db, account_id, user_id)
+                .await?
+                .ok_or(AppError::Unauthenticated("the token's user does not exist"))?;
+            if user.kind != UserKind::Login || user.status != UserStatus::Active {
+                return Err(AppError::Unauthenticated(
+                    "the token's user cannot sign in (not an active login user)",
+                ));
+            }
+            if account.status == AccountStatus::Suspended {
+                return Err(AppError::AccountSuspended);
+            }
+            let grants = store::roles::effective_grants(db, account_id, user_id).await?;
+            Ok(Principal::User(AccountUser {
+                account_id,
+                user_id,
+                username: user.username.unwrap_or_default(),
+                grants,
+                scopes,
+            }))
+        }
+        Subject::Operator { name, scopes } => Ok(Principal::Operator(Operator { name, scopes })),
+        Subject::Invitee { .. } => Err(AppError::Unauthenticated(
+            "invitee sessions are accepted only on the invitee route",
+        )),
+    }
+}
+
+/// A static, client-safe reason for a refused token.
+fn token_message(error: &super::tokens::TokenError) -> &'static str {
+    use super::tokens::TokenError::*;
+    match error {
+        Malformed => "the token is malformed",
+        BadSignature => "the token's signature is invalid",
+        Expired => "the token has expired",
+        NotYetValid => "the token is not valid yet",
+        WrongAlgorithm => "the token's algorithm is not accepted",
+        UnknownKey => "the token's key id is unknown",
+        UnknownIssuer => "the token's issuer is not trusted",
+        WrongAudience => "the token's audience is not accepted here",
+        BadClaims(reason) => reason,
+        BadScopes => "the token's scope claim is invalid",
+        KeysUnavailable => "the identity provider's keys are unavailable",
+    }
+}

@@ -1,0 +1,305 @@
+//! Typed configuration: defaults, then an optional TOML file (`LIAISON_CONFIG`), then `LIAISON_*`
+//! environment variables. Secrets are `SecretString`s, which never print.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Environment {
+    #[default]
+    Development,
+    Production,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    #[default]
+    Text,
+    Json,
+}
+
+/// An external identity provider whose tokens Liaison accepts (API.md, "Who signs what").
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct IdentityProvider {
+    /// The `iss` its tokens carry; it selects this provider.
+    pub issuer: String,
+    /// The `aud` its tokens must carry, when set.
+    #[serde(default)]
+    pub audience: Option<String>,
+    /// A JWKS document on disk…
+    #[serde(default)]
+    pub jwks_file: Option<PathBuf>,
+    /// …or at a URL, cached as its cache headers say.
+    #[serde(default)]
+    pub jwks_url: Option<String>,
+    /// The claim holding Liaison's user id.
+    #[serde(default = "default_user_claim")]
+    pub user_id_claim: String,
+    /// The claim holding Liaison's account id.
+    #[serde(default = "default_account_claim")]
+    pub account_id_claim: String,
+}
+
+fn default_user_claim() -> String {
+    "sub".into()
+}
+
+fn default_account_claim() -> String {
+    "acc".into()
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Config {
+    pub env: Environment,
+    /// Database URL: `sqlite://path?mode=rwc` or `postgres://…`.
+    pub database_url: Option<String>,
+    pub database_max_connections: u32,
+    pub bind: SocketAddr,
+    /// The externally visible base URL (links in emails are built from it, never from `Host`).
+    pub public_url: Option<String>,
+    /// Liaison's own HS256 signing secret (at least 32 bytes).
+    #[serde(skip_serializing)]
+    pub jwt_secret: Option<SecretString>,
+    /// Or a private key (PEM, RSA or EC P-256) with its public key, for RS256/ES256.
+    pub jwt_private_key_file: Option<PathBuf>,
+    pub jwt_public_key_file: Option<PathBuf>,
+    /// `iss` of the tokens Liaison mints and expects of its own tokens.
+    pub jwt_issuer: String,
+    /// `aud` of the tokens Liaison mints and accepts.
+    pub jwt_audience: String,
+    /// Allowed clock skew for `exp` and `nbf`, in seconds.
+    pub jwt_leeway_seconds: u64,
+    pub identity_providers: Vec<IdentityProvider>,
+    /// The integration catalog; the one shipped in the binary when unset.
+    pub catalog_file: Option<PathBuf>,
+    /// Where development keeps its generated secrets (default: beside the SQLite file).
+    pub data_dir: Option<PathBuf>,
+    pub graphiql: Option<bool>,
+    pub introspection: Option<bool>,
+    pub cors_allowed_origins: Vec<String>,
+    pub max_depth: usize,
+    pub max_complexity: usize,
+    pub max_page_size: usize,
+    pub max_body_bytes: usize,
+    pub max_batch: usize,
+    pub request_timeout_seconds: u64,
+    pub log_format: LogFormat,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            env: Environment::Development,
+            database_url: None,
+            database_max_connections: 10,
+            bind: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            public_url: None,
+            jwt_secret: None,
+            jwt_private_key_file: None,
+            jwt_public_key_file: None,
+            jwt_issuer: "liaison".into(),
+            jwt_audience: "liaison".into(),
+            jwt_leeway_seconds: 60,
+            identity_providers: Vec::new(),
+            catalog_file: None,
+            data_dir: None,
+            graphiql: None,
+            introspection: None,
+            cors_allowed_origins: Vec::new(),
+            max_depth: 12,
+            max_complexity: 1000,
+            max_page_size: 100,
+            max_body_bytes: 1024 * 1024,
+            max_batch: 10,
+            request_timeout_seconds: 30,
+            log_format: LogFormat::Text,
+        }
+    }
+}
+
+#[derive(Debug, Error)]
+pub enum ConfigError {
+    #[error("invalid configuration: {0}")]
+    Invalid(String),
+    #[error(
+        "refusing to start in production on development defaults; set: {}",
+        .0.join("; ")
+    )]
+    ProductionDefaults(Vec<String>),
+}
+
+impl From<figment::Error> for ConfigError {
+    fn from(error: figment::Error) -> Self {
+        ConfigError::Invalid(error.to_string())
+    }
+}
+
+/// The SQLite file used when no database is configured.
+pub const DEFAULT_SQLITE_FILE: &str = "liaison.db";
+
+impl Config {
+    /// Reads defaults, the optional file named by `LIAISON_CONFIG`, then `LIAISON_*` variables.
+    pub fn load() -> Result<Self, ConfigError> {
+        let mut figment = Figment::from(Serialized::defaults(Config::default()));
+        if let Ok(path) = std::env::var("LIAISON_CONFIG") {
+            figment = figment.merge(Toml::file_exact(path));
+        }
+        let config: Config = figment
+            .merge(Env::prefixed("LIAISON_").ignore(&["CONFIG", "TEST_DATABASE_URL"]))
+            .extract()?;
+        config.check()?;
+        Ok(config)
+    }
+
+    pub fn is_production(&self) -> bool {
+        self.env == Environment::Production
+    }
+
+    /// The database URL, defaulting to a SQLite file in the working directory.
+    pub fn database_url(&self) -> String {
+        self.database_url
+            .clone()
+            .unwrap_or_else(|| format!("sqlite://{DEFAULT_SQLITE_FILE}?mode=rwc"))
+    }
+
+    /// Where development-generated secrets live: the configured folder, or beside the SQLite
+    /// file, or `.liaison/` in the working directory for a server database.
+    pub fn data_dir(&self) -> PathBuf {
+        if let Some(dir) = &self.data_dir {
+            return dir.clone();
+        }
+        let url = self.database_url();
+        match sqlite_path(&url) {
+            Some(path) => path
+                .parent()
+                .filter(|parent| !parent.as_os_str().is_empty())
+                .map(Path::to_path_buf)
+                .unwrap_or_else(|| PathBuf::from(".")),
+            None => PathBuf::from(".liaison"),
+        }
+    }
+
+    pub fn graphiql_enabled(&self) -> bool {
+        self.graphiql.unwrap_or(!self.is_production())
+    }
+
+    pub fn introspection_enabled(&self) -> bool {
+        self.introspection.unwrap_or(!self.is_production())
+    }
+
+    /// The public base URL without a trailing slash.
+    pub fn public_url(&self) -> String {
+        self.public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{}", self.bind))
+            .trim_end_matches('/')
+            .to_owned()
+    }
+
+    /// Refuses settings that cannot work, and in production every development default.
+    pub fn check(&self) -> Result<(), ConfigError> {
+        if self.max_page_size == 0 || self.max_page_size > 1000 {
+            return Err(ConfigError::Invalid(
+                "LIAISON_MAX_PAGE_SIZE must be between 1 and 1000".into(),
+            ));
+        }
+        if let Some(secret) = &self.jwt_secret
+            && secret.expose_secret().len() < 32
+        {
+            return Err(ConfigError::Invalid(
+                "LIAISON_JWT_SECRET must be at least 32 bytes".into(),
+            ));
+        }
+        if self.jwt_private_key_file.is_some() != self.jwt_public_key_file.is_some() {
+            return Err(ConfigError::Invalid(
+                "LIAISON_JWT_PRIVATE_KEY_FILE and LIAISON_JWT_PUBLIC_KEY_FILE go together".into(),
+            ));
+        }
+        for provider in &self.identity_providers {
+            if provider.jwks_file.is_some() == provider.jwks_url.is_some() {
+                return Err(ConfigError::Invalid(format!(
+                    "identity provider {} needs exactly one of jwks_file and jwks_url",
+                    provider.issuer
+                )));
+            }
+        }
+        if !self.is_production() {
+            return Ok(());
+        }
+        let mut missing = Vec::new();
+        if self.jwt_secret.is_none() && self.jwt_private_key_file.is_none() {
+            missing.push(
+                "a signing key: LIAISON_JWT_SECRET (32+ random bytes) or \
+                 LIAISON_JWT_PRIVATE_KEY_FILE with LIAISON_JWT_PUBLIC_KEY_FILE"
+                    .to_owned(),
+            );
+        }
+        if self.database_url.is_none() {
+            missing.push("LIAISON_DATABASE_URL (no default database in production)".to_owned());
+        }
+        if self.public_url.is_none() {
+            missing.push("LIAISON_PUBLIC_URL (the externally visible base URL)".to_owned());
+        }
+        if missing.is_empty() {
+            Ok(())
+        } else {
+            Err(ConfigError::ProductionDefaults(missing))
+        }
+    }
+}
+
+/// The file path of a `sqlite:` URL, if it is one (and not in memory).
+pub fn sqlite_path(url: &str) -> Option<PathBuf> {
+    let rest = url.strip_prefix("sqlite:")?;
+    let rest = rest.trim_start_matches("//");
+    let path = rest.split('?').next().unwrap_or_default();
+    if path.is_empty() || path == ":memory:" {
+        None
+    } else {
+        Some(PathBuf::from(path))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn production_names_every_missing_setting() {
+        let config = Config {
+            env: Environment::Production,
+            ..Config::default()
+        };
+        let message = config.check().unwrap_err().to_string();
+        assert!(message.contains("LIAISON_JWT_SECRET"), "{message}");
+        assert!(message.contains("LIAISON_DATABASE_URL"), "{message}");
+        assert!(message.contains("LIAISON_PUBLIC_URL"), "{message}");
+    }
+
+    #[test]
+    fn short_secrets_are_refused() {
+        let config = Config {
+            jwt_secret: Some(SecretString::from("short")),
+            ..Config::default()
+        };
+        assert!(config.check().is_err());
+    }
+
+    #[test]
+    fn sqlite_paths_are_found() {
+        assert_eq!(
+            sqlite_path("sqlite://data/liaison.db?mode=rwc"),
+            Some(PathBuf::from("data/liaison.db"))
+        );
+        assert_eq!(sqlite_path("sqlite::memory:"), None);
+        assert_eq!(sqlite_path("postgres://localhost/liaison"), None);
+    }
+}

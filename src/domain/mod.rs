@@ -1,0 +1,8 @@
+//! Pure domain types and rules: identifiers, validated values, permission levels. Nothing here
+//! knows about HTTP, GraphQL or SQL beyond the value-type derive that lets ids reach the columns.
+
+pub mod catalog;
+pub mod ids;
+pub mod permission;
+pub mod user;
+pub mod values;

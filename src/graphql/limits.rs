@@ -1,0 +1,72 @@
+//! Depth and complexity limits, checked after validation so the refusal carries our code
+//! (QUERY_TOO_COMPLEX) and says the measured value and the limit.
+
+use std::sync::Arc;
+
+use async_graphql::extensions::{Extension, ExtensionContext, ExtensionFactory, NextValidation};
+use async_graphql::{ServerError, ValidationResult};
+
+pub struct QueryLimits {
+    pub max_depth: usize,
+    pub max_complexity: usize,
+}
+
+impl ExtensionFactory for QueryLimits {
+    fn create(&self) -> Arc<dyn Extension> {
+        Arc::new(QueryLimitsExtension {
+            max_depth: self.max_depth,
+            max_complexity: self.max_complexity,
+        })
+    }
+}
+
+struct QueryLimitsExtension {
+    max_depth: usize,
+    max_complexity: usize,
+}
+
+fn too_complex(message: String) -> Vec<ServerError> {
+    let mut error = ServerError::new(message, None);
+    error
+        .extensions
+        .get_or_insert_with(Default::default)
+        .set("code", "QUERY_TOO_COMPLEX");
+    vec![error]
+}
+
+#[async_trait::async_trait]
+impl Extension for QueryLimitsExtension {
+    async fn validation(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        next: NextValidation<'_>,
+    ) -> Result<ValidationResult, Vec<ServerError>> {
+        let result = next.run(ctx).await.map_err(|errors| {
+            errors
+                .into_iter()
+                .map(|mut error| {
+                    if error.extensions.is_none() {
+                        error
+                            .extensions
+                            .get_or_insert_with(Default::default)
+                            .set("code", "BAD_USER_INPUT");
+                    }
+                    error
+                })
+                .collect::<Vec<_>>()
+        })?;
+        if result.depth > self.max_depth {
+            return Err(too_complex(format!(
+                "the query is nested {} levels deep; the limit is {}",
+                result.depth, self.max_depth
+            )));
+        }
+        if result.complexity > self.max_complexity {
+            return Err(too_complex(format!(
+                "the query's complexity is {}; the limit is {}",
+                result.complexity, self.max_complexity
+            )));
+        }
+        Ok(result)
+    }
+}

@@ -1,0 +1,98 @@
+use async_graphql::connection::Connection;
+use async_graphql::{Context, Object};
+
+use crate::graphql::context::{caller, max_page, services};
+use crate::graphql::relay::{self, CursorScope, PageArgs, TotalCount};
+use crate::graphql::types::directory::{Group, Skill};
+use crate::graphql::types::role::Role;
+use crate::service::directory::Directory;
+
+#[derive(Default)]
+pub struct DirectoryQuery;
+
+fn scope(ctx: &Context<'_>, list: &'static str) -> async_graphql::Result<CursorScope> {
+    Ok(CursorScope {
+        list,
+        ordering: "NAME".into(),
+        account: Some(caller(ctx)?.account_id),
+    })
+}
+
+#[Object]
+impl DirectoryQuery {
+    /// The account's roles, by name. Needs ROLES READ.
+    #[graphql(complexity = "relay::page_complexity(first, last, child_complexity)")]
+    async fn roles(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> async_graphql::Result<Connection<String, Role, TotalCount>> {
+        let roles = services(ctx).roles(caller(ctx)?).await?;
+        let roles = roles
+            .into_iter()
+            .map(|r| Role::with_grants(r.role, r.grants))
+            .collect();
+        let args = PageArgs {
+            first,
+            after,
+            last,
+            before,
+        };
+        Ok(relay::connection_from_vec(&args, &scope(ctx, "roles")?, max_page(ctx), roles).await?)
+    }
+
+    /// The account's groups, by name. Needs USERS READ.
+    #[graphql(complexity = "relay::page_complexity(first, last, child_complexity)")]
+    async fn groups(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> async_graphql::Result<Connection<String, Group, TotalCount>> {
+        let groups = services(ctx)
+            .directory_list(caller(ctx)?, Directory::Groups)
+            .await?;
+        let args = PageArgs {
+            first,
+            after,
+            last,
+            before,
+        };
+        let groups = groups.into_iter().map(Group).collect();
+        Ok(
+            relay::connection_from_vec(&args, &scope(ctx, "groups")?, max_page(ctx), groups)
+                .await?,
+        )
+    }
+
+    /// The account's skills, by name. Needs USERS READ.
+    #[graphql(complexity = "relay::page_complexity(first, last, child_complexity)")]
+    async fn skills(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> async_graphql::Result<Connection<String, Skill, TotalCount>> {
+        let skills = services(ctx)
+            .directory_list(caller(ctx)?, Directory::Skills)
+            .await?;
+        let args = PageArgs {
+            first,
+            after,
+            last,
+            before,
+        };
+        let skills = skills.into_iter().map(Skill).collect();
+        Ok(
+            relay::connection_from_vec(&args, &scope(ctx, "skills")?, max_page(ctx), skills)
+                .await?,
+        )
+    }
+}

@@ -1,0 +1,79 @@
+use async_graphql::connection::Connection;
+use async_graphql::{Context, Object};
+
+use crate::domain::permission::{Area, Level};
+use crate::graphql::context::{caller, max_page, services};
+use crate::graphql::relay::{self, CursorScope, PageArgs, TotalCount};
+use crate::graphql::types::enums::IntegrationCategory;
+use crate::graphql::types::integration::Integration;
+use crate::service::integrations::IntegrationFilter;
+
+#[derive(Default)]
+pub struct IntegrationQuery;
+
+#[Object]
+impl IntegrationQuery {
+    /// The whole catalog, by name, with this account's connection state. Filtering by
+    /// `connected` needs INTEGRATIONS READ.
+    #[graphql(complexity = "relay::page_complexity(first, last, child_complexity)")]
+    #[allow(clippy::too_many_arguments)]
+    async fn integrations(
+        &self,
+        ctx: &Context<'_>,
+        category: Option<IntegrationCategory>,
+        connected: Option<bool>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> async_graphql::Result<Connection<String, Integration, TotalCount>> {
+        let caller = caller(ctx)?;
+        let services = services(ctx);
+        let filter = IntegrationFilter {
+            category: category.map(Into::into),
+            connected,
+        };
+        let entries = services.integrations(caller, &filter).await?;
+        let mut connections = if caller.can(Area::Integrations, Level::Read) {
+            services.connections(caller).await?
+        } else {
+            Default::default()
+        };
+        let items = entries
+            .into_iter()
+            .map(|entry| Integration {
+                connection: connections.remove(&entry.key),
+                entry,
+            })
+            .collect();
+        let scope = CursorScope {
+            list: "integrations",
+            ordering: format!("NAME{category:?}{connected:?}"),
+            account: Some(caller.account_id),
+        };
+        let args = PageArgs {
+            first,
+            after,
+            last,
+            before,
+        };
+        Ok(relay::connection_from_vec(&args, &scope, max_page(ctx), items).await?)
+    }
+
+    /// One catalog entry by key, e.g. `intercom`.
+    async fn integration(
+        &self,
+        ctx: &Context<'_>,
+        key: String,
+    ) -> async_graphql::Result<Option<Integration>> {
+        let caller = caller(ctx)?;
+        let services = services(ctx);
+        let entry = services.integration(&key)?;
+        let connection = if caller.can(Area::Integrations, Level::Read) {
+            services.connections(caller).await?.remove(&entry.key)
+        } else {
+            None
+        };
+        Ok(Some(Integration { entry, connection }))
+    }
+}

@@ -1,0 +1,43 @@
+//! The query root, merged from one object per area.
+
+mod audit;
+mod directory;
+mod integrations;
+mod users;
+
+use async_graphql::{Context, ID, MergedObject, Object};
+
+use crate::graphql::context::{caller, services};
+use crate::graphql::types::account::Account;
+use crate::graphql::types::node::{self, Node};
+use crate::graphql::types::viewer::Viewer;
+
+#[derive(MergedObject, Default)]
+pub struct Query(
+    RootQuery,
+    users::UserQuery,
+    directory::DirectoryQuery,
+    integrations::IntegrationQuery,
+    audit::AuditQuery,
+);
+
+#[derive(Default)]
+pub struct RootQuery;
+
+#[Object]
+impl RootQuery {
+    /// The caller: their user, account and effective permissions.
+    async fn viewer(&self, ctx: &Context<'_>) -> async_graphql::Result<Viewer> {
+        Ok(Viewer(caller(ctx)?.clone()))
+    }
+
+    /// The caller's account.
+    async fn account(&self, ctx: &Context<'_>) -> async_graphql::Result<Account> {
+        Ok(Account(services(ctx).account(caller(ctx)?).await?))
+    }
+
+    /// Any object by its global id. Unknown ids and other accounts' ids are both NOT_FOUND.
+    async fn node(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<Node>> {
+        Ok(Some(node::resolve(ctx, &id).await?))
+    }
+}

@@ -1,0 +1,157 @@
+use async_graphql::connection::Connection;
+use async_graphql::{Context, Enum, ID, InputObject, Object};
+
+use crate::domain::ids::GroupId;
+use crate::graphql::context::{caller, max_page, services};
+use crate::graphql::relay::{self, CursorScope, PageArgs, TotalCount};
+use crate::graphql::types::directory::GROUP;
+use crate::graphql::types::enums::{UserKind, UserStatus, UserType};
+use crate::graphql::types::user::{USER, User};
+use crate::store::users::{UserFilter, UserOrder};
+
+/// Which users to list. All conditions must hold.
+#[derive(InputObject, Default, Clone)]
+pub struct UserFilterInput {
+    /// Any of these statuses.
+    #[graphql(validator(max_items = 10))]
+    pub statuses: Option<Vec<UserStatus>>,
+    /// Any of these kinds.
+    #[graphql(validator(max_items = 10))]
+    pub kinds: Option<Vec<UserKind>>,
+    /// Any of these user types.
+    #[graphql(validator(max_items = 10))]
+    pub user_types: Option<Vec<UserType>>,
+    /// Members of this group.
+    pub group_id: Option<ID>,
+    /// Text in the username or names, and in the email for callers who may read USER_PII.
+    #[graphql(validator(max_length = 200))]
+    pub text: Option<String>,
+}
+
+/// How to order users; ties are broken by id.
+#[derive(Enum, Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum UserOrderBy {
+    /// Username, case-insensitive (users without one last).
+    #[default]
+    Username,
+    /// Display name (users without one last).
+    DisplayName,
+    /// Oldest first.
+    CreatedAt,
+}
+
+impl UserFilterInput {
+    fn into_filter(self) -> crate::error::AppResult<UserFilter> {
+        let group_id = self
+            .group_id
+            .map(|id| relay::decode_typed::<GroupId>(&id, GROUP))
+            .transpose()
+            .map_err(|_| crate::error::AppError::BadInput("`groupId` is not a group id".into()))?;
+        Ok(UserFilter {
+            statuses: self
+                .statuses
+                .unwrap_or_default()
+                .into_iter()
+                .map(Into::into)
+                .collect(),
+            kinds: self
+                .kinds
+                .unwrap_or_default()
+                .into_iter()
+                .map(Into::into)
+                .collect(),
+            user_types: self
+                .user_types
+                .unwrap_or_default()
+                .into_iter()
+                .map(Into::into)
+                .collect(),
+            group_id,
+            text: self.text,
+            text_matches_email: false,
+        })
+    }
+
+    /// A stable text of the filter, so a cursor cannot be reused with another filter.
+    fn fingerprint(&self) -> String {
+        format!(
+            "{:?}{:?}{:?}{:?}{:?}",
+            self.statuses,
+            self.kinds,
+            self.user_types,
+            self.group_id.as_deref(),
+            self.text
+        )
+    }
+}
+
+#[derive(Default)]
+pub struct UserQuery;
+
+#[Object]
+impl UserQuery {
+    /// The account's users (login users and non-login contacts). Needs USERS READ.
+    #[graphql(complexity = "relay::page_complexity(first, last, child_complexity)")]
+    #[allow(clippy::too_many_arguments)]
+    async fn users(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<UserFilterInput>,
+        order_by: Option<UserOrderBy>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> async_graphql::Result<Connection<String, User, TotalCount>> {
+        let caller = caller(ctx)?.clone();
+        let services = services(ctx).clone();
+        let filter_input = filter.unwrap_or_default();
+        let order_by = order_by.unwrap_or_default();
+        let scope = CursorScope {
+            list: "users",
+            ordering: format!("{order_by:?}{}", filter_input.fingerprint()),
+            account: Some(caller.account_id),
+        };
+        let filter = filter_input.into_filter()?;
+        let order = match order_by {
+            UserOrderBy::Username => UserOrder::Username,
+            UserOrderBy::DisplayName => UserOrder::DisplayName,
+            UserOrderBy::CreatedAt => UserOrder::CreatedAt,
+        };
+        let args = PageArgs {
+            first,
+            after,
+            last,
+            before,
+        };
+        let window = relay::window(&args, &scope, max_page(ctx), || {
+            services.users_count(&caller, filter.clone())
+        })
+        .await?;
+        let users = services
+            .users(
+                &caller,
+                filter.clone(),
+                order,
+                window.offset,
+                window.limit + 1,
+            )
+            .await?;
+        let total = TotalCount::new(move || {
+            let (services, caller, filter) = (services.clone(), caller.clone(), filter.clone());
+            async move { services.users_count(&caller, filter).await }
+        });
+        Ok(relay::connection(
+            &scope,
+            window,
+            users.into_iter().map(User).collect(),
+            total,
+        ))
+    }
+
+    /// One user by global id. Needs USERS READ.
+    async fn user(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<User>> {
+        let id = relay::decode_typed(&id, USER)?;
+        Ok(Some(User(services(ctx).user(caller(ctx)?, id).await?)))
+    }
+}

@@ -1,0 +1,332 @@
+//! Relay conventions: opaque versioned global ids, opaque cursors bound to their list, ordering
+//! and account, and the page arithmetic shared by every connection.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use async_graphql::connection::{Connection, Edge};
+use async_graphql::{ID, Object, OutputType};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+
+use crate::domain::ids::AccountId;
+use crate::error::{AppError, AppResult};
+
+/// Global id: base64url of `v1:<Type>:<key>`. The version lets the format change later.
+pub fn encode_id(type_name: &str, key: &str) -> ID {
+    ID(URL_SAFE_NO_PAD.encode(format!("v1:{type_name}:{key}")))
+}
+
+/// The type and key of a global id; anything malformed is NOT_FOUND, like an unknown id.
+pub fn decode_id(id: &ID) -> AppResult<(String, String)> {
+    let bytes = URL_SAFE_NO_PAD
+        .decode(id.as_str())
+        .map_err(|_| AppError::NotFound)?;
+    let text = String::from_utf8(bytes).map_err(|_| AppError::NotFound)?;
+    let mut parts = text.splitn(3, ':');
+    match (parts.next(), parts.next(), parts.next()) {
+        (Some("v1"), Some(type_name), Some(key)) => Ok((type_name.to_owned(), key.to_owned())),
+        _ => Err(AppError::NotFound),
+    }
+}
+
+/// The key of a global id that must be of `type_name`, parsed.
+pub fn decode_typed<T: std::str::FromStr>(id: &ID, type_name: &str) -> AppResult<T> {
+    match decode_id(id)? {
+        (found, key) if found == type_name => key.parse().map_err(|_| AppError::NotFound),
+        _ => Err(AppError::NotFound),
+    }
+}
+
+/// The global ids of an input list, parsed, or BAD_USER_INPUT naming the first bad one.
+pub fn decode_all<T: std::str::FromStr>(ids: &[ID], type_name: &str) -> AppResult<Vec<T>> {
+    ids.iter()
+        .map(|id| {
+            decode_typed(id, type_name).map_err(|_| {
+                AppError::BadInput(format!("`{}` is not a {type_name} id", id.as_str()))
+            })
+        })
+        .collect()
+}
+
+/// What a cursor is bound to: a list, its ordering (and filter), and the account.
+#[derive(Clone, Debug)]
+pub struct CursorScope {
+    pub list: &'static str,
+    pub ordering: String,
+    pub account: Option<AccountId>,
+}
+
+impl CursorScope {
+    fn prefix(&self) -> String {
+        let account = self.account.map(|a| a.to_string()).unwrap_or_default();
+        format!("v1|{}|{}|{}|", self.list, self.ordering, account)
+    }
+
+    pub fn encode(&self, offset: u64) -> String {
+        URL_SAFE_NO_PAD.encode(format!("{}{offset}", self.prefix()))
+    }
+
+    /// The offset in a cursor of this scope; a cursor of another list, ordering or account is
+    /// refused.
+    pub fn decode(&self, cursor: &str) -> AppResult<u64> {
+        let invalid = || {
+            AppError::BadInput("the cursor is invalid for this list, ordering or account".into())
+        };
+        let text = URL_SAFE_NO_PAD
+            .decode(cursor)
+            .ok()
+            .and_then(|bytes| String::from_utf8(bytes).ok())
+            .ok_or_else(invalid)?;
+        text.strip_prefix(&self.prefix())
+            .and_then(|offset| offset.parse().ok())
+            .ok_or_else(invalid)
+    }
+}
+
+/// The arguments every connection takes.
+#[derive(Clone, Debug, Default)]
+pub struct PageArgs {
+    pub first: Option<i32>,
+    pub after: Option<String>,
+    pub last: Option<i32>,
+    pub before: Option<String>,
+}
+
+/// A window into a list: where it starts, how many rows to read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Window {
+    pub offset: u64,
+    pub limit: u64,
+}
+
+/// The default page size when neither `first` nor `last` is given.
+pub const DEFAULT_PAGE: u64 = 20;
+
+/// Computes the window. `count` is called only for `last` without `before`.
+pub async fn window<F, Fut>(
+    args: &PageArgs,
+    scope: &CursorScope,
+    max: u64,
+    count: F,
+) -> AppResult<Window>
+where
+    F: FnOnce() -> Fut,
+    Fut: Future<Output = AppResult<u64>>,
+{
+    let size = |value: Option<i32>, name: &str| -> AppResult<Option<u64>> {
+        match value {
+            None => Ok(None),
+            Some(n) if n >= 1 && (n as u64) <= max => Ok(Some(n as u64)),
+            Some(_) => Err(AppError::BadInput(format!(
+                "`{name}` must be between 1 and {max}"
+            ))),
+        }
+    };
+    let first = size(args.first, "first")?;
+    let last = size(args.last, "last")?;
+    if first.is_some() && last.is_some() {
+        return Err(AppError::BadInput(
+            "pass `first` or `last`, not both".into(),
+        ));
+    }
+    let after = args.after.as_deref().map(|c| scope.decode(c)).transpose()?;
+    let before = args
+        .before
+        .as_deref()
+        .map(|c| scope.decode(c))
+        .transpose()?;
+    let start = after.map_or(0, |a| a + 1);
+    let end = match (before, last) {
+        (Some(before), _) => Some(before),
+        (None, Some(_)) => Some(count().await?),
+        (None, None) => None,
+    };
+    Ok(match (last, end) {
+        (Some(last), Some(end)) => {
+            let from = end.saturating_sub(last).max(start);
+            Window {
+                offset: from,
+                limit: end.saturating_sub(from),
+            }
+        }
+        (_, Some(end)) => Window {
+            offset: start,
+            limit: first.unwrap_or(DEFAULT_PAGE).min(end.saturating_sub(start)),
+        },
+        (_, None) => Window {
+            offset: start,
+            limit: first.unwrap_or(DEFAULT_PAGE),
+        },
+    })
+}
+
+/// Complexity of a connection field: its children cost once per requested item.
+pub fn page_complexity(first: Option<i32>, last: Option<i32>, child_complexity: usize) -> usize {
+    let items = first
+        .or(last)
+        .map_or(DEFAULT_PAGE as usize, |n| n.max(1) as usize);
+    items.saturating_mul(child_complexity).saturating_add(1)
+}
+
+type CountFuture = Pin<Box<dyn Future<Output = AppResult<u64>> + Send>>;
+
+/// `totalCount`, computed only when the client asks for it.
+pub struct TotalCount(Arc<dyn Fn() -> CountFuture + Send + Sync>);
+
+impl TotalCount {
+    pub fn new<F, Fut>(count: F) -> Self
+    where
+        F: Fn() -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = AppResult<u64>> + Send + 'static,
+    {
+        Self(Arc::new(move || Box::pin(count())))
+    }
+
+    /// A count already known.
+    pub fn known(count: u64) -> Self {
+        Self::new(move || async move { Ok(count) })
+    }
+}
+
+#[Object]
+impl TotalCount {
+    /// How many items the whole list holds, across all pages.
+    async fn total_count(&self) -> async_graphql::Result<i64> {
+        let count = (self.0)().await?;
+        Ok(i64::try_from(count).unwrap_or(i64::MAX))
+    }
+}
+
+/// A page of `nodes`, read with one row more than the window so `hasNextPage` needs no count.
+pub fn connection<T: OutputType>(
+    scope: &CursorScope,
+    window: Window,
+    mut nodes: Vec<T>,
+    total: TotalCount,
+) -> Connection<String, T, TotalCount> {
+    let has_next = nodes.len() as u64 > window.limit;
+    nodes.truncate(window.limit as usize);
+    let mut connection = Connection::with_additional_fields(window.offset > 0, has_next, total);
+    connection.edges.extend(
+        nodes
+            .into_iter()
+            .enumerate()
+            .map(|(index, node)| Edge::new(scope.encode(window.offset + index as u64), node)),
+    );
+    connection
+}
+
+/// Pages a list already in memory (the catalog, roles): same cursors and arithmetic.
+pub async fn connection_from_vec<T: OutputType>(
+    args: &PageArgs,
+    scope: &CursorScope,
+    max: u64,
+    items: Vec<T>,
+) -> AppResult<Connection<String, T, TotalCount>> {
+    let total = items.len() as u64;
+    let window = window(args, scope, max, || async move { Ok(total) }).await?;
+    let nodes: Vec<T> = items
+        .into_iter()
+        .skip(window.offset as usize)
+        .take(window.limit as usize + 1)
+        .collect();
+    Ok(connection(scope, window, nodes, TotalCount::known(total)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scope() -> CursorScope {
+        CursorScope {
+            list: "users",
+            ordering: "USERNAME".into(),
+            account: Some(AccountId::new()),
+        }
+    }
+
+    #[test]
+    fn global_ids_round_trip_and_reject_garbage() {
+        let id = encode_id("User", "abc");
+        assert_eq!(decode_id(&id).unwrap(), ("User".into(), "abc".into()));
+        assert!(decode_id(&ID("not-base64!".into())).is_err());
+        assert!(decode_typed::<String>(&id, "Role").is_err());
+    }
+
+    #[test]
+    fn cursors_are_bound_to_their_scope() {
+        let a = scope();
+        let cursor = a.encode(41);
+        assert_eq!(a.decode(&cursor).unwrap(), 41);
+        let other_ordering = CursorScope {
+            ordering: "CREATED_AT".into(),
+            ..a.clone()
+        };
+        assert!(other_ordering.decode(&cursor).is_err());
+        let other_account = CursorScope {
+            account: Some(AccountId::new()),
+            ..a
+        };
+        assert!(other_account.decode(&cursor).is_err());
+    }
+
+    #[tokio::test]
+    async fn windows_follow_first_after_last_before() {
+        let s = scope();
+        let args = |first, after: Option<u64>, last, before: Option<u64>| PageArgs {
+            first,
+            after: after.map(|o| s.encode(o)),
+            last,
+            before: before.map(|o| s.encode(o)),
+        };
+        let count = || async { Ok(50) };
+        assert_eq!(
+            window(&args(Some(10), None, None, None), &s, 100, count)
+                .await
+                .unwrap(),
+            Window {
+                offset: 0,
+                limit: 10
+            }
+        );
+        assert_eq!(
+            window(&args(Some(10), Some(9), None, None), &s, 100, count)
+                .await
+                .unwrap(),
+            Window {
+                offset: 10,
+                limit: 10
+            }
+        );
+        assert_eq!(
+            window(&args(None, None, Some(5), None), &s, 100, count)
+                .await
+                .unwrap(),
+            Window {
+                offset: 45,
+                limit: 5
+            }
+        );
+        assert_eq!(
+            window(&args(None, None, Some(5), Some(3)), &s, 100, count)
+                .await
+                .unwrap(),
+            Window {
+                offset: 0,
+                limit: 3
+            }
+        );
+        assert!(
+            window(&args(Some(101), None, None, None), &s, 100, count)
+                .await
+                .is_err()
+        );
+        assert!(
+            window(&args(Some(0), None, None, None), &s, 100, count)
+                .await
+                .is_err()
+        );
+    }
+}

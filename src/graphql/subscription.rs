@@ -1,0 +1,50 @@
+//! Subscriptions over `/graphql/ws` (graphql-transport-ws). Events are read from the database, so a
+//! subscriber sees changes made on any replica; permissions are checked again for every event.
+
+use std::time::Duration;
+
+use async_graphql::{Context, Subscription as SubscriptionObject};
+use futures_util::Stream;
+
+use crate::graphql::context::{caller, services};
+use crate::graphql::types::audit::AuditEvent;
+use crate::store::audit::AuditFilter;
+
+/// How often a subscription looks for new events.
+const POLL_INTERVAL: Duration = Duration::from_millis(500);
+
+pub struct Subscription;
+
+#[SubscriptionObject]
+impl Subscription {
+    /// New audit events of the account as they are written. Needs AUDIT_LOG READ, checked again
+    /// before each event (a revoked role ends the stream with FORBIDDEN).
+    async fn audit_events(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<impl Stream<Item = async_graphql::Result<AuditEvent>>> {
+        let services = services(ctx).clone();
+        let caller = caller(ctx)?.clone();
+        let start = services.clock.now();
+        services
+            .audit_log_count(&caller, &AuditFilter::default())
+            .await?;
+        Ok(async_stream::try_stream! {
+            let mut since = start;
+            let mut seen = std::collections::HashSet::new();
+            loop {
+                let current = services.refresh_access(&caller).await?;
+                let filter = AuditFilter { since: Some(since), ..AuditFilter::default() };
+                let mut events = services.audit_log(&current, &filter, 0, 100).await?;
+                events.reverse();
+                for event in events {
+                    if seen.insert(event.id) {
+                        since = since.max(event.created_at);
+                        yield AuditEvent(event);
+                    }
+                }
+                tokio::time::sleep(POLL_INTERVAL).await;
+            }
+        })
+    }
+}

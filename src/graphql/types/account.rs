@@ -1,0 +1,37 @@
+use async_graphql::{ID, Object};
+use chrono::{DateTime, Utc};
+
+use crate::graphql::relay::encode_id;
+use crate::store::entities::account::{self, AccountStatus};
+
+pub const ACCOUNT: &str = "Account";
+
+/// A customer company: the tenant every record belongs to.
+#[derive(Clone)]
+pub struct Account(pub account::Model);
+
+#[Object]
+impl Account {
+    /// Opaque global id.
+    pub async fn id(&self) -> ID {
+        encode_id(ACCOUNT, &self.0.id.to_string())
+    }
+    /// URL name: lowercase letters, digits and hyphens.
+    async fn slug(&self) -> &str {
+        &self.0.slug
+    }
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+    /// How many ACTIVE LOGIN users the account may have.
+    async fn licence_limit(&self) -> i32 {
+        self.0.licence_limit
+    }
+    /// Whether the account is suspended (its users' tokens are refused while it is).
+    async fn suspended(&self) -> bool {
+        self.0.status == AccountStatus::Suspended
+    }
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+}

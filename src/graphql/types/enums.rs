@@ -1,0 +1,175 @@
+//! The API's enums, each mirroring a domain enum (the domain knows nothing of GraphQL).
+
+use async_graphql::Enum;
+
+use crate::domain::{catalog, permission, user};
+use crate::store::entities::{audit_event, connection};
+
+/// Declares a GraphQL enum with one variant per domain variant, and conversions both ways.
+macro_rules! mirror_enum {
+    ($(#[$doc:meta])* $name:ident => $domain:path { $($(#[$vdoc:meta])* $variant:ident),+ $(,)? }) => {
+        $(#[$doc])*
+        #[derive(Enum, Clone, Copy, Debug, PartialEq, Eq)]
+        pub enum $name {
+            $($(#[$vdoc])* $variant),+
+        }
+
+        impl From<$domain> for $name {
+            fn from(value: $domain) -> Self {
+                use $domain as D;
+                match value {
+                    $(D::$variant => $name::$variant),+
+                }
+            }
+        }
+
+        impl From<$name> for $domain {
+            fn from(value: $name) -> Self {
+                use $domain as D;
+                match value {
+                    $($name::$variant => D::$variant),+
+                }
+            }
+        }
+    };
+}
+
+mirror_enum!(
+    /// Whether a person can authenticate.
+    UserKind => user::UserKind {
+        /// Can sign in; holds a licence seat while ACTIVE.
+        Login,
+        /// A contact record only: cannot sign in, holds no seat.
+        NonLogin,
+    }
+);
+
+mirror_enum!(
+    /// A user's lifecycle state.
+    UserStatus => user::UserStatus {
+        /// In use.
+        Active,
+        /// Imported and awaiting activation: holds no seat, cannot sign in.
+        Pending,
+        /// Kept for the record: cannot sign in, holds no seat.
+        Deactivated,
+    }
+);
+
+mirror_enum!(
+    /// A user's job in the contact centre.
+    UserType => user::UserType {
+        /// Handles interactions; needs a phone and an agent ID.
+        Agent,
+        /// Supervises agents; needs no agent ID.
+        Supervisor,
+        /// Supervises and takes calls; needs a phone and an agent ID.
+        VoiceSupervisor,
+        /// Administers the account.
+        Admin,
+        /// Reads reports.
+        Analyst,
+    }
+);
+
+mirror_enum!(
+    /// What a permission protects.
+    PermissionArea => permission::Area {
+        /// Users, groups and skills.
+        Users,
+        /// Personal data: email and phone fields, searches by email, personal audit details.
+        UserPii,
+        /// Roles and their assignment.
+        Roles,
+        /// Connections to integrations and their settings.
+        Integrations,
+        /// Who receives technical notices about each integration.
+        IntegrationContacts,
+        /// Account contacts by topic.
+        AccountContacts,
+        /// Requests to third parties to connect integrations.
+        ConnectionRequests,
+        /// User sync from external platforms.
+        UserSync,
+        /// Bulk user creation from a template.
+        BulkUsers,
+        /// The audit log.
+        AuditLog,
+    }
+);
+
+mirror_enum!(
+    /// How much a grant allows; FULL includes READ.
+    PermissionLevel => permission::Level {
+        /// Nothing.
+        None,
+        /// Read.
+        Read,
+        /// Read and change.
+        Full,
+    }
+);
+
+mirror_enum!(
+    /// Catalog category of an integration.
+    IntegrationCategory => catalog::Category {
+        /// Customer relationship management.
+        Crm,
+        /// Email marketing.
+        EmailMarketing,
+        /// Helpdesk and customer messaging.
+        Helpdesk,
+        /// Payments.
+        Payments,
+        /// Advertising.
+        Ads,
+        /// Telephony.
+        Telephony,
+        /// Analytics.
+        Analytics,
+        /// User directories (SCIM).
+        Directory,
+    }
+);
+
+mirror_enum!(
+    /// The kind of value a connection setting holds.
+    SettingType => catalog::SettingType {
+        /// Free text.
+        Text,
+        /// A number.
+        Number,
+        /// True or false.
+        Boolean,
+        /// One of the listed options.
+        Select,
+        /// A secret: write-only, encrypted at rest; the API only says whether it is set.
+        Secret,
+    }
+);
+
+mirror_enum!(
+    /// An account's state for one integration.
+    ConnectionStatus => connection::ConnectionStatus {
+        /// Not connected.
+        NotConnected,
+        /// Connected and working.
+        Connected,
+        /// Connected once, now failing.
+        Error,
+    }
+);
+
+mirror_enum!(
+    /// Who performed an audited action.
+    ActorKind => audit_event::ActorKind {
+        /// A user of the account.
+        User,
+        /// An invitee using a connection-request link.
+        Invitee,
+        /// A platform operator (vendor staff).
+        Operator,
+        /// Liaison itself (schedules, first run).
+        System,
+    }
+);

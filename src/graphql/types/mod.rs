@@ -1,0 +1,13 @@
+//! The API's object types. Each wraps what a service returns and decides, field by field, what the
+//! caller may see.
+
+pub mod account;
+pub mod audit;
+pub mod directory;
+pub mod enums;
+pub mod integration;
+pub mod node;
+pub mod payload;
+pub mod role;
+pub mod user;
+pub mod viewer;

@@ -1,0 +1,126 @@
+use async_graphql::{Context, ID, Object};
+use chrono::{DateTime, Utc};
+
+use super::directory::{Group, UserSkill};
+use super::enums::{UserKind, UserStatus, UserType};
+use super::role::Role;
+use crate::domain::permission::{Area, Level};
+use crate::graphql::context::{caller, loaders};
+use crate::graphql::errors::guarded;
+use crate::graphql::relay::encode_id;
+use crate::store::entities::user;
+
+/// A person of the account: a login user or a non-login contact.
+#[derive(Clone)]
+pub struct User(pub user::Model);
+
+pub const USER: &str = "User";
+
+impl User {
+    pub fn global_id(&self) -> ID {
+        encode_id(USER, &self.0.id.to_string())
+    }
+}
+
+/// A field that needs USER_PII READ: `null` with FORBIDDEN otherwise.
+fn personal<'a>(ctx: &Context<'_>, value: &'a Option<String>) -> Option<&'a str> {
+    let check = caller(ctx).and_then(|c| c.require(Area::UserPii, Level::Read));
+    guarded(ctx, check, || value.as_deref())
+}
+
+#[Object]
+impl User {
+    /// Opaque global id.
+    pub async fn id(&self) -> ID {
+        self.global_id()
+    }
+    /// Login name, unique in the account in any letter case; absent for some non-login contacts.
+    async fn username(&self) -> Option<&str> {
+        self.0.username.as_deref()
+    }
+    /// Name shown in the product.
+    async fn display_name(&self) -> Option<&str> {
+        self.0.display_name.as_deref()
+    }
+    async fn first_name(&self) -> Option<&str> {
+        self.0.first_name.as_deref()
+    }
+    async fn last_name(&self) -> Option<&str> {
+        self.0.last_name.as_deref()
+    }
+    /// Email address. Personal data: needs USER_PII READ.
+    async fn email(&self, ctx: &Context<'_>) -> Option<&str> {
+        personal(ctx, &self.0.email)
+    }
+    /// Phone number in E.164 form. Personal data: needs USER_PII READ.
+    async fn phone(&self, ctx: &Context<'_>) -> Option<&str> {
+        personal(ctx, &self.0.phone)
+    }
+    /// Preferred language, a BCP 47 tag.
+    async fn preferred_language(&self) -> Option<&str> {
+        self.0.preferred_language.as_deref()
+    }
+    /// Login user or non-login contact.
+    async fn kind(&self) -> UserKind {
+        self.0.kind.into()
+    }
+    async fn status(&self) -> UserStatus {
+        self.0.status.into()
+    }
+    async fn user_type(&self) -> Option<UserType> {
+        self.0.user_type.map(Into::into)
+    }
+    /// ISO 3166-1 alpha-2 country code.
+    async fn country(&self) -> Option<&str> {
+        self.0.country.as_deref()
+    }
+    async fn telephony_region(&self) -> Option<&str> {
+        self.0.telephony_region.as_deref()
+    }
+    async fn licence_type(&self) -> Option<&str> {
+        self.0.licence_type.as_deref()
+    }
+    /// Numeric agent ID, unique in the account.
+    async fn agent_id(&self) -> Option<i64> {
+        self.0.agent_id
+    }
+    /// Whether this user holds a licence seat (ACTIVE LOGIN users do).
+    async fn holds_seat(&self) -> bool {
+        crate::domain::user::holds_seat(self.0.kind, self.0.status)
+    }
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+    async fn updated_at(&self) -> DateTime<Utc> {
+        self.0.updated_at
+    }
+    /// The user's roles. Needs ROLES READ.
+    async fn roles(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Vec<Role>>> {
+        if let Err(error) = caller(ctx).and_then(|c| c.require(Area::Roles, Level::Read)) {
+            crate::graphql::errors::deny_field(ctx, error);
+            return Ok(None);
+        }
+        let roles = loaders(ctx)?.roles_of_user.load_one(self.0.id).await?;
+        Ok(Some(
+            roles
+                .unwrap_or_default()
+                .into_iter()
+                .map(Role::new)
+                .collect(),
+        ))
+    }
+    /// The groups the user belongs to.
+    async fn groups(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Group>> {
+        let groups = loaders(ctx)?.groups_of_user.load_one(self.0.id).await?;
+        Ok(groups.unwrap_or_default().into_iter().map(Group).collect())
+    }
+    /// The user's skills with their levels.
+    async fn skills(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<UserSkill>> {
+        let skills = loaders(ctx)?.skills_of_user.load_one(self.0.id).await?;
+        Ok(skills
+            .unwrap_or_default()
+            .into_iter()
+            .map(UserSkill)
+            .collect())
+    }
+}

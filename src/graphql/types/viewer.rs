@@ -1,0 +1,35 @@
+use async_graphql::{Context, Object};
+
+use super::account::Account;
+use super::role::{Grant, grant_list};
+use super::user::User;
+use crate::auth::principal::AccountUser;
+use crate::domain::permission::{Area, Grants};
+use crate::graphql::context::services;
+
+/// The caller: their user, their account, and what they may do.
+pub struct Viewer(pub AccountUser);
+
+#[Object]
+impl Viewer {
+    /// The caller's own user record.
+    async fn user(&self, ctx: &Context<'_>) -> async_graphql::Result<User> {
+        Ok(User(services(ctx).viewer(&self.0).await?))
+    }
+    /// The caller's account.
+    async fn account(&self, ctx: &Context<'_>) -> async_graphql::Result<Account> {
+        Ok(Account(services(ctx).account(&self.0).await?))
+    }
+    /// The effective level per area: the caller's roles, narrowed by the token's scopes.
+    async fn permissions(&self) -> Vec<Grant> {
+        let mut effective = Grants::default();
+        for area in Area::ALL {
+            effective.set(area, self.0.level(area));
+        }
+        grant_list(&effective)
+    }
+    /// The token's scopes; empty when the token is not scoped (it then has the user's rights).
+    async fn scopes(&self) -> Vec<String> {
+        self.0.scopes.names()
+    }
+}

@@ -1,0 +1,68 @@
+//! The catalog as an account sees it: every integration, with this account's connection state for
+//! callers who may read INTEGRATIONS.
+
+use std::collections::HashMap;
+
+use super::Services;
+use crate::auth::principal::AccountUser;
+use crate::domain::catalog::{Category, Integration};
+use crate::domain::permission::{Area, Level};
+use crate::error::{AppError, AppResult};
+use crate::store;
+use crate::store::entities::connection;
+
+#[derive(Clone, Debug, Default)]
+pub struct IntegrationFilter {
+    pub category: Option<Category>,
+    /// Only connected (true) or only not connected (false) integrations; needs INTEGRATIONS READ.
+    pub connected: Option<bool>,
+}
+
+impl Services {
+    /// Catalog entries matching the filter, by name. Any account user may list the catalog.
+    pub async fn integrations(
+        &self,
+        caller: &AccountUser,
+        filter: &IntegrationFilter,
+    ) -> AppResult<Vec<Integration>> {
+        let connections = match filter.connected {
+            Some(_) => {
+                caller.require(Area::Integrations, Level::Read)?;
+                Some(self.connections(caller).await?)
+            }
+            None => None,
+        };
+        Ok(self
+            .catalog
+            .all()
+            .filter(|entry| {
+                filter
+                    .category
+                    .is_none_or(|category| entry.category == category)
+            })
+            .filter(|entry| match (&connections, filter.connected) {
+                (Some(connections), Some(wanted)) => {
+                    let connected = connections
+                        .get(&entry.key)
+                        .is_some_and(|c| c.status == connection::ConnectionStatus::Connected);
+                    connected == wanted
+                }
+                _ => true,
+            })
+            .cloned()
+            .collect())
+    }
+
+    pub fn integration(&self, key: &str) -> AppResult<Integration> {
+        self.catalog.get(key).cloned().ok_or(AppError::NotFound)
+    }
+
+    /// The account's connections by integration key (needs INTEGRATIONS READ).
+    pub async fn connections(
+        &self,
+        caller: &AccountUser,
+    ) -> AppResult<HashMap<String, connection::Model>> {
+        caller.require(Area::Integrations, Level::Read)?;
+        Ok(store::connections::by_integration(&self.db, caller.account_id).await?)
+    }
+}

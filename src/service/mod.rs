@@ -1,0 +1,82 @@
+//! Use cases, one module per capability. Each public method starts by asking for the permission it
+//! needs, validates its input into domain values, and does its writes in one transaction.
+
+pub mod accounts;
+pub mod audit;
+pub mod directory;
+pub mod integrations;
+pub mod roles;
+pub mod users;
+
+use std::sync::Arc;
+
+use sea_orm::DatabaseConnection;
+
+use crate::clock::SharedClock;
+use crate::domain::catalog::Catalog;
+
+/// What every service needs: the database, the clock and the catalog.
+#[derive(Clone)]
+pub struct Services {
+    pub db: DatabaseConnection,
+    pub clock: SharedClock,
+    pub catalog: Arc<Catalog>,
+}
+
+/// A change to an optional field: leave it, clear it, or set it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum Patch<T> {
+    #[default]
+    Keep,
+    Clear,
+    Set(T),
+}
+
+impl<T> Patch<T> {
+    pub fn is_keep(&self) -> bool {
+        matches!(self, Patch::Keep)
+    }
+
+    /// Applies a parse to the value being set.
+    pub fn try_map<U, E>(self, f: impl FnOnce(T) -> Result<U, E>) -> Result<Patch<U>, E> {
+        Ok(match self {
+            Patch::Keep => Patch::Keep,
+            Patch::Clear => Patch::Clear,
+            Patch::Set(value) => Patch::Set(f(value)?),
+        })
+    }
+}
+
+/// Collects every rejected field of an input before failing, so a client sees all of them.
+#[derive(Debug, Default)]
+pub struct Rejections(Vec<crate::error::UserError>);
+
+impl Rejections {
+    /// Keeps the parsed value, or records the failure at `field` and yields `None`.
+    pub fn check<T>(
+        &mut self,
+        field: &[&str],
+        parsed: Result<T, crate::domain::values::ValueError>,
+    ) -> Option<T> {
+        match parsed {
+            Ok(value) => Some(value),
+            Err(error) => {
+                self.0.push(crate::error::UserError::invalid(field, &error));
+                None
+            }
+        }
+    }
+
+    pub fn push(&mut self, error: crate::error::UserError) {
+        self.0.push(error);
+    }
+
+    /// `Err(Rejected)` with every recorded failure, or `Ok` when there were none.
+    pub fn finish(self) -> Result<(), crate::error::AppError> {
+        if self.0.is_empty() {
+            Ok(())
+        } else {
+            Err(crate::error::AppError::Rejected(self.0))
+        }
+    }
+}

@@ -1,0 +1,267 @@
+//! Building and running the application: connect, migrate, load the catalog, wire the schema and
+//! the router, bind. Tests build it the same way on port 0.
+
+use std::collections::HashSet;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+
+use base64::Engine;
+use chrono::Duration;
+use secrecy::SecretString;
+use thiserror::Error;
+use tokio::net::TcpListener;
+
+use crate::auth::tokens::{MintRequest, TokenKind, Tokens};
+use crate::clock::{SharedClock, SystemClock};
+use crate::config::Config;
+use crate::domain::catalog::{BUILT_IN, Catalog};
+use crate::domain::permission::ScopeSet;
+use crate::graphql::{self, SchemaSettings};
+use crate::http::metrics::Metrics;
+use crate::http::state::{AppState, HttpSettings};
+use crate::service::Services;
+use crate::service::accounts::DEMO_SLUG;
+use crate::store::{self, StatementCounter};
+
+#[derive(Debug, Error)]
+pub enum StartupError {
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
+    #[error("database: {0}")]
+    Database(#[from] sea_orm::DbErr),
+    #[error(transparent)]
+    Catalog(#[from] crate::domain::catalog::CatalogError),
+    #[error("signing keys: {0}")]
+    Keys(String),
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+    #[error("first run: {0}")]
+    FirstRun(#[from] crate::error::AppError),
+}
+
+/// The database, catalog and signing keys: what the server and the CLI both need.
+pub struct Core {
+    pub services: Services,
+    pub tokens: Arc<Tokens>,
+    pub statements: Arc<StatementCounter>,
+}
+
+impl Core {
+    /// Connects, applies pending migrations and mirrors the catalog.
+    pub async fn open(config: &Config, clock: SharedClock) -> Result<Self, StartupError> {
+        let statements = Arc::new(StatementCounter::default());
+        let url = config.database_url();
+        if let Some(path) = crate::config::sqlite_path(&url)
+            && let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty())
+        {
+            std::fs::create_dir_all(parent)?;
+        }
+        let db = store::connect(&url, config.database_max_connections, statements.clone()).await?;
+        store::migrate(&db).await?;
+        let catalog = match &config.catalog_file {
+            Some(path) => Catalog::parse(&std::fs::read_to_string(path)?)?,
+            None => Catalog::parse(BUILT_IN)?,
+        };
+        store::catalog::upsert(&db, &catalog, clock.now()).await?;
+        let dev_secret = if config.is_production() {
+            None
+        } else {
+            Some(dev_secret(&config.data_dir())?)
+        };
+        let tokens = Tokens::from_config(config, dev_secret).map_err(StartupError::Keys)?;
+        Ok(Self {
+            services: Services {
+                db,
+                clock,
+                catalog: Arc::new(catalog),
+            },
+            tokens: Arc::new(tokens),
+            statements,
+        })
+    }
+
+    /// A signed token for a user of an account.
+    pub fn user_token(
+        &self,
+        account: crate::domain::ids::AccountId,
+        user: crate::domain::ids::UserId,
+        scopes: ScopeSet,
+        ttl: Duration,
+    ) -> Result<String, crate::auth::tokens::TokenError> {
+        self.tokens.mint(
+            &MintRequest {
+                kind: TokenKind::User,
+                subject: user.to_string(),
+                account_id: Some(account),
+                scopes,
+                ttl,
+            },
+            self.services.clock.now(),
+        )
+    }
+}
+
+/// The development signing secret: generated once and kept in `<data dir>/liaison.dev-secret`
+/// (readable by its owner only), never hard-coded.
+pub fn dev_secret(dir: &Path) -> Result<SecretString, std::io::Error> {
+    let path = dir.join("liaison.dev-secret");
+    if let Ok(existing) = std::fs::read_to_string(&path) {
+        let existing = existing.trim();
+        if existing.len() >= 32 {
+            return Ok(SecretString::from(existing.to_owned()));
+        }
+    }
+    std::fs::create_dir_all(dir)?;
+    let mut bytes = [0u8; 48];
+    rand::Rng::fill(&mut rand::rng(), &mut bytes[..]);
+    let secret = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes);
+    write_private(&path, &secret)?;
+    Ok(SecretString::from(secret))
+}
+
+fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    options.open(path)?.write_all(contents.as_bytes())
+}
+
+/// A server ready to run.
+pub struct Application {
+    listener: TcpListener,
+    router: axum::Router,
+    pub core: Core,
+    address: SocketAddr,
+}
+
+/// Test and embedding hooks.
+#[derive(Default)]
+pub struct BuildOptions {
+    pub clock: Option<SharedClock>,
+}
+
+impl Application {
+    pub async fn build(config: &Config, options: BuildOptions) -> Result<Self, StartupError> {
+        config.check()?;
+        let clock = options.clock.unwrap_or_else(|| Arc::new(SystemClock));
+        let core = Core::open(config, clock).await?;
+        if !config.is_production() {
+            core.services.ensure_demo_account().await?;
+        }
+        let schema = graphql::build_schema(
+            Some(core.services.clone()),
+            &SchemaSettings {
+                max_depth: config.max_depth,
+                max_complexity: config.max_complexity,
+                max_page_size: config.max_page_size as u64,
+                introspection: config.introspection_enabled(),
+                suggestions: !config.is_production(),
+            },
+        );
+        let metrics = Metrics::new(root_field_names(&schema.sdl()), core.statements.clone());
+        let state = AppState {
+            schema,
+            services: core.services.clone(),
+            tokens: core.tokens.clone(),
+            metrics: Arc::new(metrics),
+            settings: Arc::new(HttpSettings {
+                graphiql: config.graphiql_enabled(),
+                max_body_bytes: config.max_body_bytes,
+                max_batch: config.max_batch,
+                request_timeout_seconds: config.request_timeout_seconds,
+                cors_allowed_origins: config.cors_allowed_origins.clone(),
+            }),
+        };
+        let listener = TcpListener::bind(config.bind).await?;
+        let address = listener.local_addr()?;
+        Ok(Self {
+            listener,
+            router: crate::http::router(state),
+            core,
+            address,
+        })
+    }
+
+    pub fn address(&self) -> SocketAddr {
+        self.address
+    }
+
+    pub fn port(&self) -> u16 {
+        self.address.port()
+    }
+
+    /// A 24-hour token for the demo account's admin, when there is one (development).
+    pub async fn demo_token(&self) -> Option<String> {
+        let services = &self.core.services;
+        let account = services.find_account(DEMO_SLUG).await.ok()?;
+        let admin = services.find_user(account.id, "admin").await.ok()?;
+        self.core
+            .user_token(
+                account.id,
+                admin.id,
+                ScopeSet::unrestricted(),
+                Duration::hours(24),
+            )
+            .ok()
+    }
+
+    /// Serves until `shutdown` resolves, then finishes the requests in flight.
+    pub async fn run_until(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        axum::serve(self.listener, self.router)
+            .with_graceful_shutdown(shutdown)
+            .await
+    }
+}
+
+/// The root field names of the schema, the only operation labels metrics use.
+fn root_field_names(sdl: &str) -> HashSet<String> {
+    let mut names = HashSet::new();
+    let Ok(document) = async_graphql::parser::parse_schema(sdl) else {
+        return names;
+    };
+    for definition in document.definitions {
+        if let async_graphql::parser::types::TypeSystemDefinition::Type(ty) = definition
+            && matches!(
+                ty.node.name.node.as_str(),
+                "Query" | "Mutation" | "Subscription"
+            )
+            && let async_graphql::parser::types::TypeKind::Object(object) = &ty.node.kind
+        {
+            names.extend(object.fields.iter().map(|f| f.node.name.node.to_string()));
+        }
+    }
+    names
+}
+
+/// Resolves on SIGINT or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down: finishing requests in flight");
+}

@@ -1,0 +1,16 @@
+//! SeaORM entities, one per table. They are the storage model: services convert them into the
+//! API's types, never expose them.
+
+pub mod account;
+pub mod audit_event;
+pub mod connection;
+pub mod external_identity;
+pub mod group;
+pub mod group_member;
+pub mod integration;
+pub mod role;
+pub mod role_grant;
+pub mod skill;
+pub mod user;
+pub mod user_role;
+pub mod user_skill;

@@ -1,0 +1,259 @@
+//! Named account resources that share one shape — groups and skills — and the memberships that
+//! tie users to them.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ActiveModelBehavior, ActiveModelTrait, ColumnTrait, DbErr, EntityTrait, QueryFilter,
+    QueryOrder, Set,
+};
+use uuid::Uuid;
+
+use super::Conn;
+use super::entities::{group, group_member, skill, user_skill};
+use crate::domain::ids::{AccountId, GroupId, SkillId, UserId};
+
+/// A group or a skill as the services see it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NamedRecord {
+    pub id: Uuid,
+    pub name: String,
+    pub description: Option<String>,
+    pub created_at: DateTime<Utc>,
+}
+
+/// What the generic queries need to know of a named entity.
+pub trait Named: EntityTrait {
+    type Active: ActiveModelTrait<Entity = Self> + ActiveModelBehavior + Send;
+    const ACCOUNT_ID: Self::Column;
+    const ID: Self::Column;
+    const NAME: Self::Column;
+    const NAME_KEY: Self::Column;
+    const DESCRIPTION: Self::Column;
+    const UPDATED_AT: Self::Column;
+
+    fn record(model: Self::Model) -> NamedRecord;
+    fn active(account: AccountId, record: &NamedRecord) -> Self::Active;
+}
+
+macro_rules! named_entity {
+    ($module:ident, $id:ident) => {
+        impl Named for $module::Entity {
+            type Active = $module::ActiveModel;
+            const ACCOUNT_ID: $module::Column = $module::Column::AccountId;
+            const ID: $module::Column = $module::Column::Id;
+            const NAME: $module::Column = $module::Column::Name;
+            const NAME_KEY: $module::Column = $module::Column::NameKey;
+            const DESCRIPTION: $module::Column = $module::Column::Description;
+            const UPDATED_AT: $module::Column = $module::Column::UpdatedAt;
+
+            fn record(model: $module::Model) -> NamedRecord {
+                NamedRecord {
+                    id: model.id.0,
+                    name: model.name,
+                    description: model.description,
+                    created_at: model.created_at,
+                }
+            }
+
+            fn active(account: AccountId, record: &NamedRecord) -> $module::ActiveModel {
+                $module::ActiveModel {
+                    id: Set($id(record.id)),
+                    account_id: Set(account),
+                    name: Set(record.name.clone()),
+                    name_key: Set(record.name.to_lowercase()),
+                    description: Set(record.description.clone()),
+                    created_at: Set(record.created_at),
+                    updated_at: Set(record.created_at),
+                }
+            }
+        }
+    };
+}
+
+named_entity!(group, GroupId);
+named_entity!(skill, SkillId);
+
+pub async fn list<E: Named>(
+    conn: &impl Conn,
+    account: AccountId,
+) -> Result<Vec<NamedRecord>, DbErr> {
+    Ok(E::find()
+        .filter(E::ACCOUNT_ID.eq(account))
+        .order_by_asc(E::NAME_KEY)
+        .order_by_asc(E::ID)
+        .all(conn)
+        .await?
+        .into_iter()
+        .map(E::record)
+        .collect())
+}
+
+pub async fn find<E: Named>(
+    conn: &impl Conn,
+    account: AccountId,
+    id: Uuid,
+) -> Result<Option<NamedRecord>, DbErr> {
+    Ok(E::find()
+        .filter(E::ACCOUNT_ID.eq(account))
+        .filter(E::ID.eq(id))
+        .one(conn)
+        .await?
+        .map(E::record))
+}
+
+/// How many of `ids` exist in the account.
+pub async fn existing<E: Named>(
+    conn: &impl Conn,
+    account: AccountId,
+    ids: &[Uuid],
+) -> Result<Vec<Uuid>, DbErr> {
+    Ok(E::find()
+        .filter(E::ACCOUNT_ID.eq(account))
+        .filter(E::ID.is_in(ids.iter().copied()))
+        .all(conn)
+        .await?
+        .into_iter()
+        .map(|model| E::record(model).id)
+        .collect())
+}
+
+pub async fn insert<E: Named>(
+    conn: &impl Conn,
+    account: AccountId,
+    record: &NamedRecord,
+) -> Result<(), DbErr> {
+    E::insert(E::active(account, record)).exec(conn).await?;
+    Ok(())
+}
+
+/// Renames and re-describes; false when no such record is in the account.
+pub async fn update<E: Named>(
+    conn: &impl Conn,
+    account: AccountId,
+    id: Uuid,
+    name: &str,
+    description: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<bool, DbErr> {
+    let result = E::update_many()
+        .col_expr(E::NAME, Expr::value(name))
+        .col_expr(E::NAME_KEY, Expr::value(name.to_lowercase()))
+        .col_expr(E::DESCRIPTION, Expr::value(description.map(str::to_owned)))
+        .col_expr(E::UPDATED_AT, Expr::value(now))
+        .filter(E::ACCOUNT_ID.eq(account))
+        .filter(E::ID.eq(id))
+        .exec(conn)
+        .await?;
+    Ok(result.rows_affected == 1)
+}
+
+/// A user's skill with its level.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UserSkill {
+    pub skill: NamedRecord,
+    pub level: i32,
+}
+
+/// Each user's skills: one statement for any number of users.
+pub async fn skills_by_users(
+    conn: &impl Conn,
+    account: AccountId,
+    users: &[UserId],
+) -> Result<HashMap<UserId, Vec<UserSkill>>, DbErr> {
+    let rows = user_skill::Entity::find()
+        .find_also_related(skill::Entity)
+        .filter(user_skill::Column::AccountId.eq(account))
+        .filter(user_skill::Column::UserId.is_in(users.iter().copied()))
+        .order_by_asc(skill::Column::NameKey)
+        .order_by_asc(skill::Column::Id)
+        .all(conn)
+        .await?;
+    let mut result: HashMap<UserId, Vec<UserSkill>> = HashMap::new();
+    for (link, skill) in rows {
+        if let Some(skill) = skill {
+            result.entry(link.user_id).or_default().push(UserSkill {
+                skill: skill::Entity::record(skill),
+                level: link.level,
+            });
+        }
+    }
+    Ok(result)
+}
+
+/// Each user's groups: one statement for any number of users.
+pub async fn groups_by_users(
+    conn: &impl Conn,
+    account: AccountId,
+    users: &[UserId],
+) -> Result<HashMap<UserId, Vec<NamedRecord>>, DbErr> {
+    let rows = group_member::Entity::find()
+        .find_also_related(group::Entity)
+        .filter(group_member::Column::AccountId.eq(account))
+        .filter(group_member::Column::UserId.is_in(users.iter().copied()))
+        .order_by_asc(group::Column::NameKey)
+        .order_by_asc(group::Column::Id)
+        .all(conn)
+        .await?;
+    let mut result: HashMap<UserId, Vec<NamedRecord>> = HashMap::new();
+    for (link, group) in rows {
+        if let Some(group) = group {
+            result
+                .entry(link.user_id)
+                .or_default()
+                .push(group::Entity::record(group));
+        }
+    }
+    Ok(result)
+}
+
+/// Replaces a user's skills.
+pub async fn set_user_skills(
+    conn: &impl Conn,
+    account: AccountId,
+    user: UserId,
+    skills: &[(SkillId, i32)],
+) -> Result<(), DbErr> {
+    user_skill::Entity::delete_many()
+        .filter(user_skill::Column::AccountId.eq(account))
+        .filter(user_skill::Column::UserId.eq(user))
+        .exec(conn)
+        .await?;
+    if skills.is_empty() {
+        return Ok(());
+    }
+    let rows = skills.iter().map(|(skill, level)| user_skill::ActiveModel {
+        account_id: Set(account),
+        user_id: Set(user),
+        skill_id: Set(*skill),
+        level: Set(*level),
+    });
+    user_skill::Entity::insert_many(rows).exec(conn).await?;
+    Ok(())
+}
+
+/// Replaces a user's groups.
+pub async fn set_user_groups(
+    conn: &impl Conn,
+    account: AccountId,
+    user: UserId,
+    groups: &[GroupId],
+) -> Result<(), DbErr> {
+    group_member::Entity::delete_many()
+        .filter(group_member::Column::AccountId.eq(account))
+        .filter(group_member::Column::UserId.eq(user))
+        .exec(conn)
+        .await?;
+    if groups.is_empty() {
+        return Ok(());
+    }
+    let rows = groups.iter().map(|group| group_member::ActiveModel {
+        account_id: Set(account),
+        group_id: Set(*group),
+        user_id: Set(user),
+    });
+    group_member::Entity::insert_many(rows).exec(conn).await?;
+    Ok(())
+}

@@ -1,0 +1,269 @@
+//! Roles, their grants, and who holds them.
+
+use std::collections::HashMap;
+
+use sea_orm::sea_query::{Expr, ExprTrait, Query};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, DbErr, EntityTrait, FromQueryResult, PaginatorTrait,
+    QueryFilter, QueryOrder, Set,
+};
+
+use super::Conn;
+use super::entities::{role, role_grant, user, user_role};
+use crate::domain::ids::{AccountId, RoleId, UserId};
+use crate::domain::permission::{Area, Grants, Level};
+use crate::domain::user::{UserKind, UserStatus};
+
+pub async fn insert(conn: &impl Conn, model: role::ActiveModel) -> Result<role::Model, DbErr> {
+    model.insert(conn).await
+}
+
+pub async fn update(conn: &impl Conn, model: role::ActiveModel) -> Result<role::Model, DbErr> {
+    model.update(conn).await
+}
+
+pub async fn find(
+    conn: &impl Conn,
+    account: AccountId,
+    id: RoleId,
+) -> Result<Option<role::Model>, DbErr> {
+    role::Entity::find_by_id(id)
+        .filter(role::Column::AccountId.eq(account))
+        .one(conn)
+        .await
+}
+
+pub async fn list(conn: &impl Conn, account: AccountId) -> Result<Vec<role::Model>, DbErr> {
+    role::Entity::find()
+        .filter(role::Column::AccountId.eq(account))
+        .order_by_asc(role::Column::NameKey)
+        .order_by_asc(role::Column::Id)
+        .all(conn)
+        .await
+}
+
+/// The roles of the account among `ids` (an unknown or foreign id is simply absent).
+pub async fn by_ids(
+    conn: &impl Conn,
+    account: AccountId,
+    ids: &[RoleId],
+) -> Result<Vec<role::Model>, DbErr> {
+    role::Entity::find()
+        .filter(role::Column::AccountId.eq(account))
+        .filter(role::Column::Id.is_in(ids.iter().copied()))
+        .all(conn)
+        .await
+}
+
+pub async fn admin_role(
+    conn: &impl Conn,
+    account: AccountId,
+) -> Result<Option<role::Model>, DbErr> {
+    role::Entity::find()
+        .filter(role::Column::AccountId.eq(account))
+        .filter(role::Column::IsAccountAdmin.eq(true))
+        .one(conn)
+        .await
+}
+
+pub async fn delete(conn: &impl Conn, account: AccountId, id: RoleId) -> Result<bool, DbErr> {
+    let result = role::Entity::delete_many()
+        .filter(role::Column::AccountId.eq(account))
+        .filter(role::Column::Id.eq(id))
+        .exec(conn)
+        .await?;
+    Ok(result.rows_affected == 1)
+}
+
+/// Replaces a role's grants; areas at NONE get no row.
+pub async fn replace_grants(
+    conn: &impl Conn,
+    account: AccountId,
+    role: RoleId,
+    grants: &Grants,
+) -> Result<(), DbErr> {
+    role_grant::Entity::delete_many()
+        .filter(role_grant::Column::AccountId.eq(account))
+        .filter(role_grant::Column::RoleId.eq(role))
+        .exec(conn)
+        .await?;
+    let rows: Vec<role_grant::ActiveModel> = grants
+        .iter()
+        .filter(|(_, level)| *level != Level::None)
+        .map(|(area, level)| role_grant::ActiveModel {
+            account_id: Set(account),
+            role_id: Set(role),
+            area: Set(area.as_str().to_owned()),
+            level: Set(level.as_str().to_owned()),
+        })
+        .collect();
+    if !rows.is_empty() {
+        role_grant::Entity::insert_many(rows).exec(conn).await?;
+    }
+    Ok(())
+}
+
+fn apply_grant(grants: &mut Grants, area: &str, level: &str) {
+    // A row written by a newer version with an area this one does not know is ignored.
+    if let (Ok(area), Ok(level)) = (area.parse::<Area>(), level.parse::<Level>()) {
+        grants.set(area, level);
+    }
+}
+
+/// The grants of each role (admin roles are FULL everywhere).
+pub async fn grants_by_roles(
+    conn: &impl Conn,
+    account: AccountId,
+    roles: &[role::Model],
+) -> Result<HashMap<RoleId, Grants>, DbErr> {
+    let mut result: HashMap<RoleId, Grants> = roles
+        .iter()
+        .map(|role| {
+            let grants = if role.is_account_admin {
+                Grants::full()
+            } else {
+                Grants::default()
+            };
+            (role.id, grants)
+        })
+        .collect();
+    let plain: Vec<RoleId> = roles
+        .iter()
+        .filter(|role| !role.is_account_admin)
+        .map(|role| role.id)
+        .collect();
+    if plain.is_empty() {
+        return Ok(result);
+    }
+    let rows = role_grant::Entity::find()
+        .filter(role_grant::Column::AccountId.eq(account))
+        .filter(role_grant::Column::RoleId.is_in(plain))
+        .all(conn)
+        .await?;
+    for row in rows {
+        if let Some(grants) = result.get_mut(&row.role_id) {
+            apply_grant(grants, &row.area, &row.level);
+        }
+    }
+    Ok(result)
+}
+
+#[derive(Debug, FromQueryResult)]
+struct GrantRow {
+    is_account_admin: bool,
+    area: Option<String>,
+    level: Option<String>,
+}
+
+/// A user's effective grants: the union of their roles' grants, in one statement.
+pub async fn effective_grants(
+    conn: &impl Conn,
+    account: AccountId,
+    user: UserId,
+) -> Result<Grants, DbErr> {
+    let statement = Query::select()
+        .column((role::Entity, role::Column::IsAccountAdmin))
+        .column((role_grant::Entity, role_grant::Column::Area))
+        .column((role_grant::Entity, role_grant::Column::Level))
+        .from(user_role::Entity)
+        .inner_join(
+            role::Entity,
+            Expr::col((role::Entity, role::Column::Id))
+                .equals((user_role::Entity, user_role::Column::RoleId)),
+        )
+        .left_join(
+            role_grant::Entity,
+            Expr::col((role_grant::Entity, role_grant::Column::RoleId))
+                .equals((role::Entity, role::Column::Id)),
+        )
+        .and_where(Expr::col((user_role::Entity, user_role::Column::AccountId)).eq(account))
+        .and_where(Expr::col((user_role::Entity, user_role::Column::UserId)).eq(user))
+        .to_owned();
+    let rows = GrantRow::find_by_statement(conn.get_database_backend().build(&statement))
+        .all(conn)
+        .await?;
+    let mut grants = Grants::default();
+    for row in rows {
+        if row.is_account_admin {
+            return Ok(Grants::full());
+        }
+        if let (Some(area), Some(level)) = (row.area, row.level) {
+            apply_grant(&mut grants, &area, &level);
+        }
+    }
+    Ok(grants)
+}
+
+/// Each user's roles, for the DataLoader: one statement for any number of users.
+pub async fn roles_by_users(
+    conn: &impl Conn,
+    account: AccountId,
+    users: &[UserId],
+) -> Result<HashMap<UserId, Vec<role::Model>>, DbErr> {
+    let rows = user_role::Entity::find()
+        .find_also_related(role::Entity)
+        .filter(user_role::Column::AccountId.eq(account))
+        .filter(user_role::Column::UserId.is_in(users.iter().copied()))
+        .order_by_asc(role::Column::NameKey)
+        .order_by_asc(role::Column::Id)
+        .all(conn)
+        .await?;
+    let mut result: HashMap<UserId, Vec<role::Model>> = HashMap::new();
+    for (link, role) in rows {
+        if let Some(role) = role {
+            result.entry(link.user_id).or_default().push(role);
+        }
+    }
+    Ok(result)
+}
+
+/// Replaces a user's roles.
+pub async fn set_user_roles(
+    conn: &impl Conn,
+    account: AccountId,
+    user: UserId,
+    roles: &[RoleId],
+) -> Result<(), DbErr> {
+    user_role::Entity::delete_many()
+        .filter(user_role::Column::AccountId.eq(account))
+        .filter(user_role::Column::UserId.eq(user))
+        .exec(conn)
+        .await?;
+    if roles.is_empty() {
+        return Ok(());
+    }
+    let rows = roles.iter().map(|role| user_role::ActiveModel {
+        account_id: Set(account),
+        user_id: Set(user),
+        role_id: Set(*role),
+    });
+    user_role::Entity::insert_many(rows).exec(conn).await?;
+    Ok(())
+}
+
+/// ACTIVE LOGIN users holding the Account Admin role.
+pub async fn count_active_admins(conn: &impl Conn, account: AccountId) -> Result<u64, DbErr> {
+    user::Entity::find()
+        .filter(user::Column::AccountId.eq(account))
+        .filter(user::Column::Kind.eq(UserKind::Login))
+        .filter(user::Column::Status.eq(UserStatus::Active))
+        .filter(
+            user::Column::Id.in_subquery(
+                Query::select()
+                    .column((user_role::Entity, user_role::Column::UserId))
+                    .from(user_role::Entity)
+                    .inner_join(
+                        role::Entity,
+                        Expr::col((role::Entity, role::Column::Id))
+                            .equals((user_role::Entity, user_role::Column::RoleId)),
+                    )
+                    .and_where(
+                        Expr::col((user_role::Entity, user_role::Column::AccountId)).eq(account),
+                    )
+                    .and_where(Expr::col((role::Entity, role::Column::IsAccountAdmin)).eq(true))
+                    .to_owned(),
+            ),
+        )
+        .count(conn)
+        .await
+}

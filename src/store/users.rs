@@ -1,0 +1,182 @@
+//! Users of an account.
+
+use std::collections::HashMap;
+
+use sea_orm::sea_query::{Expr, ExprTrait, Func, Query, SimpleExpr};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, Condition, DbErr, EntityTrait, Order, PaginatorTrait,
+    QueryFilter, QueryOrder, QuerySelect, Select,
+};
+
+use super::Conn;
+use super::entities::{group_member, user};
+use crate::domain::ids::{AccountId, GroupId, UserId};
+use crate::domain::user::{UserKind, UserStatus, UserType};
+
+/// Which users a list shows. `text` matches names and usernames, and emails only when
+/// `text_matches_email` (the caller may read personal data).
+#[derive(Clone, Debug, Default)]
+pub struct UserFilter {
+    pub statuses: Vec<UserStatus>,
+    pub kinds: Vec<UserKind>,
+    pub user_types: Vec<UserType>,
+    pub group_id: Option<GroupId>,
+    pub text: Option<String>,
+    pub text_matches_email: bool,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum UserOrder {
+    #[default]
+    Username,
+    DisplayName,
+    CreatedAt,
+}
+
+pub async fn insert(conn: &impl Conn, model: user::ActiveModel) -> Result<user::Model, DbErr> {
+    model.insert(conn).await
+}
+
+pub async fn update(conn: &impl Conn, model: user::ActiveModel) -> Result<user::Model, DbErr> {
+    model.update(conn).await
+}
+
+pub async fn find(
+    conn: &impl Conn,
+    account: AccountId,
+    id: UserId,
+) -> Result<Option<user::Model>, DbErr> {
+    user::Entity::find_by_id(id)
+        .filter(user::Column::AccountId.eq(account))
+        .one(conn)
+        .await
+}
+
+pub async fn find_by_username(
+    conn: &impl Conn,
+    account: AccountId,
+    username: &str,
+) -> Result<Option<user::Model>, DbErr> {
+    user::Entity::find()
+        .filter(user::Column::AccountId.eq(account))
+        .filter(user::Column::UsernameKey.eq(username.to_lowercase()))
+        .one(conn)
+        .await
+}
+
+/// The users with these ids in the account, by id (the DataLoader's batch).
+pub async fn by_ids(
+    conn: &impl Conn,
+    account: AccountId,
+    ids: &[UserId],
+) -> Result<HashMap<UserId, user::Model>, DbErr> {
+    let users = user::Entity::find()
+        .filter(user::Column::AccountId.eq(account))
+        .filter(user::Column::Id.is_in(ids.iter().copied()))
+        .all(conn)
+        .await?;
+    Ok(users.into_iter().map(|user| (user.id, user)).collect())
+}
+
+fn filtered(account: AccountId, filter: &UserFilter) -> Select<user::Entity> {
+    let mut condition = Condition::all().add(user::Column::AccountId.eq(account));
+    if !filter.statuses.is_empty() {
+        condition = condition.add(user::Column::Status.is_in(filter.statuses.clone()));
+    }
+    if !filter.kinds.is_empty() {
+        condition = condition.add(user::Column::Kind.is_in(filter.kinds.clone()));
+    }
+    if !filter.user_types.is_empty() {
+        condition = condition.add(user::Column::UserType.is_in(filter.user_types.clone()));
+    }
+    if let Some(group) = filter.group_id {
+        condition = condition.add(
+            user::Column::Id.in_subquery(
+                Query::select()
+                    .column(group_member::Column::UserId)
+                    .from(group_member::Entity)
+                    .and_where(group_member::Column::AccountId.eq(account))
+                    .and_where(group_member::Column::GroupId.eq(group))
+                    .to_owned(),
+            ),
+        );
+    }
+    if let Some(text) = filter
+        .text
+        .as_deref()
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+    {
+        let pattern = format!("%{}%", escape_like(&text.to_lowercase()));
+        let like = |column: user::Column| -> SimpleExpr {
+            Expr::expr(Func::lower(Expr::col(column)))
+                .like(sea_orm::sea_query::LikeExpr::new(pattern.clone()).escape('\\'))
+        };
+        let mut any = Condition::any()
+            .add(like(user::Column::UsernameKey))
+            .add(like(user::Column::DisplayName))
+            .add(like(user::Column::FirstName))
+            .add(like(user::Column::LastName));
+        if filter.text_matches_email {
+            any = any.add(like(user::Column::EmailKey));
+        }
+        condition = condition.add(any);
+    }
+    user::Entity::find().filter(condition)
+}
+
+fn escape_like(text: &str) -> String {
+    text.replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_")
+}
+
+/// One page of the filtered users, in a stable order (the id breaks ties).
+pub async fn page(
+    conn: &impl Conn,
+    account: AccountId,
+    filter: &UserFilter,
+    order: UserOrder,
+    offset: u64,
+    limit: u64,
+) -> Result<Vec<user::Model>, DbErr> {
+    let query = filtered(account, filter);
+    let query = match order {
+        // NULLs sort differently per database: put them last explicitly.
+        UserOrder::Username => query
+            .order_by(Expr::col(user::Column::UsernameKey).is_null(), Order::Asc)
+            .order_by_asc(user::Column::UsernameKey),
+        UserOrder::DisplayName => query
+            .order_by(Expr::col(user::Column::DisplayName).is_null(), Order::Asc)
+            .order_by_asc(user::Column::DisplayName),
+        UserOrder::CreatedAt => query.order_by_asc(user::Column::CreatedAt),
+    };
+    query
+        .order_by_asc(user::Column::Id)
+        .offset(offset)
+        .limit(limit)
+        .all(conn)
+        .await
+}
+
+pub async fn count(
+    conn: &impl Conn,
+    account: AccountId,
+    filter: &UserFilter,
+) -> Result<u64, DbErr> {
+    filtered(account, filter).count(conn).await
+}
+
+/// The user with its account, in one statement (authentication's look-up).
+pub async fn find_with_account(
+    conn: &impl Conn,
+    account: AccountId,
+    id: UserId,
+) -> Result<Option<(user::Model, super::entities::account::Model)>, DbErr> {
+    let found = user::Entity::find_by_id(id)
+        .filter(user::Column::AccountId.eq(account))
+        .find_also_related(super::entities::account::Entity)
+        .one(conn)
+        .await?;
+    Ok(found.and_then(|(user, account)| account.map(|account| (user, account))))
+}
