@@ -141,16 +141,24 @@ async fn serve(config: Config) -> Result<(), Failure> {
     let url = format!("{base}/graphql");
     tracing::info!(address = %app.address(), "Liaison is listening");
     if config.graphiql_enabled() {
-        println!("GraphiQL: {url}");
+        say(&format!("GraphiQL: {url}"));
     }
     if !config.is_production()
         && let Some(token) = app.demo_token().await
     {
-        println!("Demo admin token (account `demo`, user `admin`, valid 24 h):\n{token}");
-        println!("Send it as the header `Authorization: Bearer <token>`.");
+        say("Demo admin token (account `demo`, user `admin`, valid 24 h):");
+        say(&token);
+        say("Send it as the header `Authorization: Bearer <token>`.");
     }
     app.run_until(shutdown_signal()).await?;
     Ok(())
+}
+
+/// Prints a line for the person who started the server; a closed stdout must not stop it.
+fn say(line: &str) {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    let _ = writeln!(stdout, "{line}").and_then(|()| stdout.flush());
 }
 
 async fn migrate(config: &Config, action: MigrateAction) -> Result<(), Failure> {

@@ -28,8 +28,6 @@ pub struct Metrics {
     pub requests: Family<OperationLabels, Counter>,
     pub latency: Family<OperationLabels, Histogram>,
     pub errors: Family<CodeLabels, Counter>,
-    pub rate_limited: Counter,
-    pub timeouts: Counter,
     statements: Gauge,
     failed_statements: Gauge,
     pool_size: Gauge,
@@ -47,8 +45,6 @@ impl Metrics {
             Histogram::new(exponential_buckets(0.0005, 2.0, 16))
         });
         let errors = Family::<CodeLabels, Counter>::default();
-        let rate_limited = Counter::default();
-        let timeouts = Counter::default();
         let statements = Gauge::default();
         let failed_statements = Gauge::default();
         let pool_size = Gauge::default();
@@ -64,16 +60,6 @@ impl Metrics {
             latency.clone(),
         );
         registry.register("graphql_errors", "GraphQL errors by code", errors.clone());
-        registry.register(
-            "rate_limited_requests",
-            "Requests refused by a rate limit",
-            rate_limited.clone(),
-        );
-        registry.register(
-            "timed_out_requests",
-            "Requests that hit the request timeout",
-            timeouts.clone(),
-        );
         registry.register(
             "db_statements",
             "SQL statements sent (total)",
@@ -99,8 +85,6 @@ impl Metrics {
             requests,
             latency,
             errors,
-            rate_limited,
-            timeouts,
             statements,
             failed_statements,
             pool_size,

@@ -1,0 +1,6 @@
+//! One integration-test binary: the real server over HTTP, on SQLite by default and on
+//! PostgreSQL when `LIAISON_TEST_DATABASE_URL` is set.
+
+mod helpers;
+
+mod lifecycle;
