@@ -22,6 +22,15 @@ impl AccountUser {
         self.grants.level(area).min(self.scopes.cap(area))
     }
 
+    /// The effective level of every area (what `viewer.permissions` shows).
+    pub fn effective(&self) -> Grants {
+        let mut effective = Grants::default();
+        for area in Area::ALL {
+            effective.set(area, self.level(area));
+        }
+        effective
+    }
+
     pub fn can(&self, area: Area, level: Level) -> bool {
         self.level(area) >= level
     }

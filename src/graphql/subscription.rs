@@ -1,11 +1,13 @@
 //! Subscriptions over `/graphql/ws` (graphql-transport-ws). Events are read from the database, so a
 //! subscriber sees changes made on any replica; permissions are checked again for every event.
 
+use std::collections::HashSet;
 use std::time::Duration;
 
 use async_graphql::{Context, Subscription as SubscriptionObject};
 use futures_util::Stream;
 
+use crate::domain::permission::{Area, Level};
 use crate::graphql::context::{caller, services};
 use crate::graphql::types::audit::AuditEvent;
 use crate::store::audit::AuditFilter;
@@ -25,23 +27,28 @@ impl Subscription {
     ) -> async_graphql::Result<impl Stream<Item = async_graphql::Result<AuditEvent>>> {
         let services = services(ctx).clone();
         let caller = caller(ctx)?.clone();
+        caller.require(Area::AuditLog, Level::Read)?;
         let start = services.clock.now();
-        services
-            .audit_log_count(&caller, &AuditFilter::default())
-            .await?;
         Ok(async_stream::try_stream! {
+            // Events at or after `since`; `seen` holds only the ids stamped exactly `since`,
+            // which the next poll returns again.
             let mut since = start;
-            let mut seen = std::collections::HashSet::new();
+            let mut seen = HashSet::new();
             loop {
                 let current = services.refresh_access(&caller).await?;
                 let filter = AuditFilter { since: Some(since), ..AuditFilter::default() };
                 let mut events = services.audit_log(&current, &filter, 0, 100).await?;
                 events.reverse();
                 for event in events {
-                    if seen.insert(event.id) {
-                        since = since.max(event.created_at);
-                        yield AuditEvent(event);
+                    if seen.contains(&event.id) {
+                        continue;
                     }
+                    if event.created_at > since {
+                        since = event.created_at;
+                        seen.clear();
+                    }
+                    seen.insert(event.id);
+                    yield AuditEvent(event);
                 }
                 tokio::time::sleep(POLL_INTERVAL).await;
             }

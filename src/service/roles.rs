@@ -96,7 +96,7 @@ impl Services {
     }
 
     fn check_no_escalation(caller: &AccountUser, grants: &Grants) -> AppResult<()> {
-        if grants.is_within(&caller.grants) {
+        if grants.is_within(&caller.effective()) {
             Ok(())
         } else {
             Err(AppError::ForbiddenBecause(

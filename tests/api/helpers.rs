@@ -10,8 +10,8 @@ use liaison::config::Config;
 use liaison::domain::ids::{AccountId, RoleId, UserId};
 use liaison::domain::permission::ScopeSet;
 use liaison::service::Services;
-use liaison::service::audit::Actor;
 use liaison::service::accounts::NewAccount;
+use liaison::service::audit::Actor;
 use liaison::service::users::NewUserInput;
 use liaison::startup::{Application, BuildOptions};
 use sea_orm::{ConnectionTrait, Database, DatabaseConnection};
@@ -33,7 +33,9 @@ impl TestDb {
         match std::env::var("LIAISON_TEST_DATABASE_URL") {
             Ok(url) if !url.is_empty() => {
                 let name = format!("liaison_test_{}", uuid::Uuid::new_v4().simple());
-                let admin = Database::connect(&url).await.expect("connect to PostgreSQL");
+                let admin = Database::connect(&url)
+                    .await
+                    .expect("connect to PostgreSQL");
                 admin
                     .execute_unprepared(&format!("CREATE DATABASE {name}"))
                     .await
@@ -50,7 +52,10 @@ impl TestDb {
             }
             _ => {
                 let dir = tempfile::tempdir().expect("temp dir");
-                let url = format!("sqlite://{}?mode=rwc", dir.path().join("liaison.db").display());
+                let url = format!(
+                    "sqlite://{}?mode=rwc",
+                    dir.path().join("liaison.db").display()
+                );
                 (TestDb::Sqlite(dir), url)
             }
         }
@@ -67,12 +72,16 @@ impl Drop for TestDb {
             let (admin_url, name) = (admin_url.clone(), name.clone());
             // The test's runtime is ending; drop the database from a runtime of our own.
             let _ = std::thread::spawn(move || {
-                let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build();
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build();
                 if let Ok(runtime) = runtime {
                     runtime.block_on(async {
                         if let Ok(admin) = Database::connect(&admin_url).await {
                             let _ = admin
-                                .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                                .execute_unprepared(&format!(
+                                    "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+                                ))
                                 .await;
                         }
                     });
@@ -96,9 +105,11 @@ impl Reply {
     pub fn data(&self, path: &str) -> &Value {
         path.split('/')
             .filter(|p| !p.is_empty())
-            .fold(&self.body["data"], |value, part| match part.parse::<usize>() {
-                Ok(index) => &value[index],
-                Err(_) => &value[part],
+            .fold(&self.body["data"], |value, part| {
+                match part.parse::<usize>() {
+                    Ok(index) => &value[index],
+                    Err(_) => &value[part],
+                }
             })
     }
 
@@ -225,7 +236,11 @@ impl TestApp {
         let headers = response.headers().clone();
         let text = response.text().await.unwrap_or_default();
         let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
-        Reply { status, headers, body }
+        Reply {
+            status,
+            headers,
+            body,
+        }
     }
 
     /// A user token signed with the server's key.
@@ -300,12 +315,26 @@ pub async fn create_user(app: &TestApp, token: &str, input: Value) -> String {
         )
         .await
         .ok();
-    assert_eq!(reply.user_error_codes("createUser"), Vec::<String>::new(), "{}", reply.body);
-    reply.data("createUser/user/id").as_str().expect("user id").to_owned()
+    assert_eq!(
+        reply.user_error_codes("createUser"),
+        Vec::<String>::new(),
+        "{}",
+        reply.body
+    );
+    reply
+        .data("createUser/user/id")
+        .as_str()
+        .expect("user id")
+        .to_owned()
 }
 
 /// Creates a role with the given `(AREA, LEVEL)` grants and returns its global id.
-pub async fn create_role(app: &TestApp, token: &str, name: &str, grants: &[(&str, &str)]) -> String {
+pub async fn create_role(
+    app: &TestApp,
+    token: &str,
+    name: &str,
+    grants: &[(&str, &str)],
+) -> String {
     let grants: Vec<Value> = grants
         .iter()
         .map(|(area, level)| json!({ "area": area, "level": level }))
@@ -318,7 +347,11 @@ pub async fn create_role(app: &TestApp, token: &str, name: &str, grants: &[(&str
         )
         .await
         .ok();
-    reply.data("createRole/role/id").as_str().expect("role id").to_owned()
+    reply
+        .data("createRole/role/id")
+        .as_str()
+        .expect("role id")
+        .to_owned()
 }
 
 /// Assigns roles to a user.
@@ -339,9 +372,22 @@ pub async fn user_with_grants(
     grants: &[(&str, &str)],
     scope: Option<&str>,
 ) -> (String, String) {
-    let role = create_role(app, &account.admin_token, &format!("{username} role"), grants).await;
-    let user = create_user(app, &account.admin_token, json!({ "username": username, "displayName": username })).await;
-    assign_roles(app, &account.admin_token, &user, &[&role]).await.ok();
+    let role = create_role(
+        app,
+        &account.admin_token,
+        &format!("{username} role"),
+        grants,
+    )
+    .await;
+    let user = create_user(
+        app,
+        &account.admin_token,
+        json!({ "username": username, "displayName": username }),
+    )
+    .await;
+    assign_roles(app, &account.admin_token, &user, &[&role])
+        .await
+        .ok();
     let user_id: UserId = decode_gid(&user).parse().expect("user uuid");
     let token = app.token(account.id, user_id, scope);
     (user, token)

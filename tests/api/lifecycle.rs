@@ -42,7 +42,10 @@ fn first_run_output(child: &mut Child) -> (String, String) {
     }
     // Keep reading, as a terminal would.
     std::thread::spawn(move || lines.for_each(drop));
-    (url.expect("GraphiQL URL printed"), token.expect("demo token printed"))
+    (
+        url.expect("GraphiQL URL printed"),
+        token.expect("demo token printed"),
+    )
 }
 
 fn terminate(child: &mut Child) -> std::process::ExitStatus {
@@ -82,7 +85,10 @@ async fn a_fresh_start_creates_the_demo_account_and_prints_a_working_token() {
         .json()
         .await
         .expect("json");
-    assert_eq!(reply["data"]["viewer"]["user"]["username"], "admin", "{reply}");
+    assert_eq!(
+        reply["data"]["viewer"]["user"]["username"], "admin",
+        "{reply}"
+    );
     assert_eq!(reply["data"]["viewer"]["account"]["slug"], "demo");
     let graphiql = client
         .get(&url)
@@ -91,11 +97,26 @@ async fn a_fresh_start_creates_the_demo_account_and_prints_a_working_token() {
         .await
         .expect("GraphiQL");
     assert_eq!(graphiql.status(), 200);
-    assert!(graphiql.text().await.unwrap_or_default().contains("graphiql"));
+    assert!(
+        graphiql
+            .text()
+            .await
+            .unwrap_or_default()
+            .contains("graphiql")
+    );
 
-    assert!(terminate(&mut child).success(), "SIGTERM ends the server cleanly");
-    assert!(dir.path().join("liaison.db").exists(), "the default SQLite file is created");
-    assert!(dir.path().join("liaison.dev-secret").exists(), "the development secret is kept");
+    assert!(
+        terminate(&mut child).success(),
+        "SIGTERM ends the server cleanly"
+    );
+    assert!(
+        dir.path().join("liaison.db").exists(),
+        "the default SQLite file is created"
+    );
+    assert!(
+        dir.path().join("liaison.dev-secret").exists(),
+        "the development secret is kept"
+    );
 
     // A second start keeps the same account and signing secret: the old token still works.
     let mut again = liaison(dir.path())
@@ -128,10 +149,17 @@ fn production_refuses_to_start_on_development_defaults() {
         .expect("runs");
     assert_eq!(output.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&output.stderr);
-    for setting in ["LIAISON_JWT_SECRET", "LIAISON_DATABASE_URL", "LIAISON_PUBLIC_URL"] {
+    for setting in [
+        "LIAISON_JWT_SECRET",
+        "LIAISON_DATABASE_URL",
+        "LIAISON_PUBLIC_URL",
+    ] {
         assert!(stderr.contains(setting), "{setting} is named in: {stderr}");
     }
-    assert!(!dir.path().join("liaison.db").exists(), "nothing was created");
+    assert!(
+        !dir.path().join("liaison.db").exists(),
+        "nothing was created"
+    );
 
     let short_secret = liaison(dir.path())
         .env("LIAISON_ENV", "production")
@@ -143,9 +171,13 @@ fn production_refuses_to_start_on_development_defaults() {
 
 #[test]
 fn schema_graphql_is_what_the_server_serves() {
-    let checked_in = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/schema.graphql"))
-        .expect("schema.graphql");
-    let printed = Command::new(BINARY).arg("schema").output().expect("liaison schema");
+    let checked_in =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/schema.graphql"))
+            .expect("schema.graphql");
+    let printed = Command::new(BINARY)
+        .arg("schema")
+        .output()
+        .expect("liaison schema");
     assert!(printed.status.success());
     assert_eq!(
         String::from_utf8_lossy(&printed.stdout),
@@ -162,28 +194,61 @@ async fn every_migration_runs_up_and_down() {
     Migrator::up(&db, None).await.expect("up");
     let applied = Migrator::get_applied_migrations(&db).await.expect("status");
     assert_eq!(applied.len(), Migrator::migrations().len());
-    db.execute_unprepared("SELECT count(*) FROM users").await.expect("users exists");
+    db.execute_unprepared("SELECT count(*) FROM users")
+        .await
+        .expect("users exists");
 
     for remaining in (0..Migrator::migrations().len()).rev() {
         Migrator::down(&db, Some(1)).await.expect("one step down");
-        assert_eq!(Migrator::get_applied_migrations(&db).await.expect("status").len(), remaining);
+        assert_eq!(
+            Migrator::get_applied_migrations(&db)
+                .await
+                .expect("status")
+                .len(),
+            remaining
+        );
     }
-    assert!(db.execute_unprepared("SELECT count(*) FROM users").await.is_err(), "tables are gone");
+    assert!(
+        db.execute_unprepared("SELECT count(*) FROM users")
+            .await
+            .is_err(),
+        "tables are gone"
+    );
 
     Migrator::up(&db, None).await.expect("up again");
-    assert!(Migrator::get_pending_migrations(&db).await.expect("status").is_empty());
+    assert!(
+        Migrator::get_pending_migrations(&db)
+            .await
+            .expect("status")
+            .is_empty()
+    );
 }
 
 #[tokio::test]
 async fn readiness_reports_pending_migrations() {
     let app = TestApp::spawn().await;
-    let ready = app.client.get(app.url("/readyz")).send().await.expect("readyz");
+    let ready = app
+        .client
+        .get(app.url("/readyz"))
+        .send()
+        .await
+        .expect("readyz");
     assert_eq!(ready.status(), 200);
 
-    Migrator::down(&app.db, Some(1)).await.expect("one step down");
-    let not_ready = app.client.get(app.url("/readyz")).send().await.expect("readyz");
+    Migrator::down(&app.db, Some(1))
+        .await
+        .expect("one step down");
+    let not_ready = app
+        .client
+        .get(app.url("/readyz"))
+        .send()
+        .await
+        .expect("readyz");
     assert_eq!(not_ready.status(), 503);
-    assert_eq!(not_ready.text().await.unwrap_or_default(), "migrations pending");
+    assert_eq!(
+        not_ready.text().await.unwrap_or_default(),
+        "migrations pending"
+    );
 }
 
 #[tokio::test]
@@ -191,25 +256,49 @@ async fn the_cli_token_names_its_user_and_nothing_else() {
     let app = TestApp::spawn().await;
     let acme = app.create_account("acme").await;
     let url = match &app.test_db {
-        TestDb::Sqlite(dir) => format!("sqlite://{}?mode=rwc", dir.path().join("liaison.db").display()),
+        TestDb::Sqlite(dir) => format!(
+            "sqlite://{}?mode=rwc",
+            dir.path().join("liaison.db").display()
+        ),
         TestDb::Postgres { admin_url, name } => {
-            format!("{}/{name}", admin_url.rsplit_once('/').map_or(admin_url.as_str(), |(base, _)| base))
+            format!(
+                "{}/{name}",
+                admin_url
+                    .rsplit_once('/')
+                    .map_or(admin_url.as_str(), |(base, _)| base)
+            )
         }
     };
     let data = tempfile::tempdir().expect("temp dir");
     let output = liaison(data.path())
-        .args(["token", "--account", &acme.slug, "--user", "acme-admin", "--ttl", "10m"])
+        .args([
+            "token",
+            "--account",
+            &acme.slug,
+            "--user",
+            "acme-admin",
+            "--ttl",
+            "10m",
+        ])
         .env("LIAISON_DATABASE_URL", &url)
         .env("LIAISON_JWT_SECRET", TEST_SECRET)
         .output()
         .expect("runs");
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     let stdout = String::from_utf8(output.stdout).expect("utf-8");
     let lines: Vec<&str> = stdout.lines().collect();
     assert_eq!(lines.len(), 1, "only the token is printed: {stdout}");
 
     let reply = app
-        .graphql(Some(lines[0]), "{ viewer { user { username } } }", json!({}))
+        .graphql(
+            Some(lines[0]),
+            "{ viewer { user { username } } }",
+            json!({}),
+        )
         .await
         .ok();
     assert_eq!(reply.data("viewer/user/username"), "acme-admin");

@@ -10,6 +10,7 @@ pub const ACCOUNT: &str = "Account";
 #[derive(Clone)]
 pub struct Account(pub account::Model);
 
+/// A customer company: the tenant every record belongs to.
 #[Object]
 impl Account {
     /// Opaque global id.
@@ -20,6 +21,7 @@ impl Account {
     async fn slug(&self) -> &str {
         &self.0.slug
     }
+    /// The company's name as shown in the product.
     async fn name(&self) -> &str {
         &self.0.name
     }
@@ -31,6 +33,7 @@ impl Account {
     async fn suspended(&self) -> bool {
         self.0.status == AccountStatus::Suspended
     }
+    /// When the account was created.
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at
     }

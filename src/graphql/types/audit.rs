@@ -13,6 +13,8 @@ pub const AUDIT_EVENT: &str = "AuditEvent";
 /// Who did what to which record, when.
 pub struct AuditEvent(pub audit_event::Model);
 
+/// Who did what to which record, when. Every mutation writes one; reading them needs AUDIT_LOG
+/// READ.
 #[Object]
 impl AuditEvent {
     /// Opaque global id.
@@ -23,6 +25,7 @@ impl AuditEvent {
     async fn action(&self) -> &str {
         &self.0.action
     }
+    /// What kind of actor performed the action.
     async fn actor_kind(&self) -> ActorKind {
         self.0.actor_kind.into()
     }
@@ -38,6 +41,7 @@ impl AuditEvent {
     async fn target_type(&self) -> &str {
         &self.0.target_type
     }
+    /// The raw id of the record acted on (not a global id); absent when there is none.
     async fn target_id(&self) -> Option<&str> {
         self.0.target_id.as_deref()
     }
@@ -50,6 +54,7 @@ impl AuditEvent {
         let check = caller(ctx).and_then(|c| c.require(Area::UserPii, Level::Read));
         guarded(ctx, check, || self.0.pii_details.clone().map(Json))
     }
+    /// When it happened.
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at
     }

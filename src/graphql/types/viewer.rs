@@ -4,7 +4,6 @@ use super::account::Account;
 use super::role::{Grant, grant_list};
 use super::user::User;
 use crate::auth::principal::AccountUser;
-use crate::domain::permission::{Area, Grants};
 use crate::graphql::context::services;
 
 /// The caller: their user, their account, and what they may do.
@@ -22,11 +21,7 @@ impl Viewer {
     }
     /// The effective level per area: the caller's roles, narrowed by the token's scopes.
     async fn permissions(&self) -> Vec<Grant> {
-        let mut effective = Grants::default();
-        for area in Area::ALL {
-            effective.set(area, self.0.level(area));
-        }
-        grant_list(&effective)
+        grant_list(&self.0.effective())
     }
     /// The token's scopes; empty when the token is not scoped (it then has the user's rights).
     async fn scopes(&self) -> Vec<String> {
