@@ -46,6 +46,13 @@ pub struct IdentityProvider {
     /// The claim holding Liaison's account id.
     #[serde(default = "default_account_claim")]
     pub account_id_claim: String,
+    /// The least time between two JWKS fetches prompted by unknown key ids.
+    #[serde(default = "default_refetch_seconds")]
+    pub jwks_min_refetch_seconds: u64,
+}
+
+fn default_refetch_seconds() -> u64 {
+    30
 }
 
 fn default_user_claim() -> String {

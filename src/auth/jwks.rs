@@ -1,6 +1,7 @@
 //! JSON Web Key Sets of external identity providers: from a file, or from a URL cached for as
-//! long as its `Cache-Control: max-age` says, and re-fetched (at most every 30 seconds) when a
-//! token names a key id the cached set lacks.
+//! long as its `Cache-Control: max-age` says, and re-fetched when a
+//! token names a key id the cached set lacks (at most every `jwks_min_refetch_seconds`, 30 by
+//! default).
 
 use std::time::{Duration, Instant};
 
@@ -11,7 +12,6 @@ use tokio::sync::Mutex;
 use super::tokens::TokenError;
 use crate::config::IdentityProvider;
 
-const MIN_REFETCH_INTERVAL: Duration = Duration::from_secs(30);
 const DEFAULT_MAX_AGE: Duration = Duration::from_secs(300);
 const MAX_MAX_AGE: Duration = Duration::from_secs(24 * 3600);
 
@@ -22,6 +22,7 @@ pub enum JwksKeys {
 
 pub struct RemoteKeys {
     url: String,
+    min_refetch: Duration,
     client: reqwest::Client,
     state: Mutex<Cached>,
 }
@@ -52,6 +53,7 @@ impl JwksKeys {
             .map_err(|e| format!("cannot build the JWKS client: {e}"))?;
         Ok(JwksKeys::Remote(RemoteKeys {
             url,
+            min_refetch: Duration::from_secs(provider.jwks_min_refetch_seconds),
             client,
             state: Mutex::new(Cached::default()),
         }))
@@ -82,7 +84,7 @@ impl RemoteKeys {
             .is_some_and(|set| set.find(kid).is_some());
         let may_refetch = cached
             .last_fetch
-            .is_none_or(|last| now.duration_since(last) >= MIN_REFETCH_INTERVAL);
+            .is_none_or(|last| now.duration_since(last) >= self.min_refetch);
         if (!fresh || !known) && may_refetch {
             cached.last_fetch = Some(now);
             match self.fetch().await {

@@ -102,7 +102,7 @@ impl Catalog {
             }
         }
         let mut ordered: Vec<&Integration> = by_key.values().collect();
-        ordered.sort_by(|a, b| a.name.to_lowercase().cmp(&b.name.to_lowercase()));
+        ordered.sort_by_key(|integration| integration.name.to_lowercase());
         let ordered = ordered.into_iter().map(|i| i.key.clone()).collect();
         Ok(Self { by_key, ordered })
     }
@@ -143,8 +143,8 @@ fn check(integration: &Integration) -> Result<(), String> {
                 integration.key, setting.key
             ));
         }
-        let is_select = setting.kind == SettingType::Select;
-        if is_select != !setting.options.is_empty() {
+        let has_options = !setting.options.is_empty();
+        if (setting.kind == SettingType::Select) != has_options {
             return Err(format!(
                 "{}.{}: options belong to SELECT fields, and SELECT fields need them",
                 integration.key, setting.key

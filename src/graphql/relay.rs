@@ -192,7 +192,7 @@ impl TotalCount {
 
 #[Object]
 impl TotalCount {
-    /// How many items the whole list holds, across all pages.
+    /// How many items the whole list holds across all pages, with the same filter.
     async fn total_count(&self) -> async_graphql::Result<i64> {
         let count = (self.0)().await?;
         Ok(i64::try_from(count).unwrap_or(i64::MAX))

@@ -17,6 +17,8 @@ const POLL_INTERVAL: Duration = Duration::from_millis(500);
 
 pub struct Subscription;
 
+/// Live events over `/graphql/ws` (graphql-transport-ws). Authenticate with
+/// `{"Authorization": "Bearer <token>"}` as the `connection_init` payload.
 #[SubscriptionObject]
 impl Subscription {
     /// New audit events of the account as they are written. Needs AUDIT_LOG READ, checked again

@@ -105,6 +105,7 @@ fn provider(jwks_file: Option<PathBuf>, jwks_url: Option<String>) -> IdentityPro
         jwks_url,
         user_id_claim: "uid".into(),
         account_id_claim: "tenant".into(),
+        jwks_min_refetch_seconds: 30,
     }
 }
 
@@ -886,6 +887,36 @@ async fn a_key_added_by_rotation_is_refused_while_the_refetch_is_throttled() {
     assert_refused(&second_try, "the token's key id is unknown");
     assert_signed_in_as(&old_key, "acme-admin");
     assert_eq!(jwks.fetches(), 1, "no re-fetch within 30 s of the last one");
+}
+
+#[tokio::test]
+async fn a_key_added_by_rotation_is_fetched_once_the_throttle_allows() {
+    // Arrange: the same rotation, with re-fetches allowed at once.
+    let jwks = JwksServer::start().await;
+    let url = jwks.url.clone();
+    let app = TestApp::spawn_with(
+        move |config| {
+            let mut idp = provider(None, Some(url));
+            idp.jwks_min_refetch_seconds = 0;
+            config.identity_providers = vec![idp];
+        },
+        None,
+    )
+    .await;
+    let acme = app.create_account("acme").await;
+    let key_1 = rs256_token("idp-rsa.pem", "key-1", &idp_claims(&acme));
+    let key_2 = rs256_token("idp-rsa-2.pem", "key-2", &idp_claims(&acme));
+    assert_signed_in_as(&viewer(&app, &key_1).await, "acme-admin");
+    jwks.rotated.store(true, Ordering::SeqCst);
+
+    // Act
+    let rotated = viewer(&app, &key_2).await;
+    let again = viewer(&app, &key_2).await;
+
+    // Assert: the unknown kid prompted one re-fetch; the new key is then cached.
+    assert_signed_in_as(&rotated, "acme-admin");
+    assert_signed_in_as(&again, "acme-admin");
+    assert_eq!(jwks.fetches(), 2);
 }
 
 #[tokio::test]

@@ -10,18 +10,24 @@ use crate::service::directory::Directory;
 /// A new group or skill.
 #[derive(InputObject)]
 pub struct CreateNamedInput {
+    /// Any string; echoed unchanged in the payload.
     pub client_mutation_id: Option<String>,
-    /// Unique in the account in any letter case.
+    /// Unique in the account in any letter case; 1 to 100 characters after trimming.
     pub name: String,
+    /// Free text.
     pub description: Option<String>,
 }
 
 /// New name and description of a group or skill.
 #[derive(InputObject)]
 pub struct UpdateNamedInput {
+    /// Any string; echoed unchanged in the payload.
     pub client_mutation_id: Option<String>,
+    /// The group's or skill's global id.
     pub id: ID,
+    /// The new name: unique in the account in any letter case; 1 to 100 characters after trimming.
     pub name: String,
+    /// The new description; omitting it or passing `null` clears it.
     pub description: Option<String>,
 }
 
@@ -43,7 +49,7 @@ impl DirectoryMutation {
     async fn create_group(
         &self,
         ctx: &Context<'_>,
-        input: CreateNamedInput,
+        #[graphql(desc = "The group to create.")] input: CreateNamedInput,
     ) -> async_graphql::Result<GroupPayload> {
         let result = services(ctx)
             .directory_save(
@@ -57,11 +63,11 @@ impl DirectoryMutation {
         GroupPayload::from_result(input.client_mutation_id, result, Group)
     }
 
-    /// Renames a group. Needs USERS FULL.
+    /// Renames a group and replaces its description. Needs USERS FULL.
     async fn update_group(
         &self,
         ctx: &Context<'_>,
-        input: UpdateNamedInput,
+        #[graphql(desc = "The group, with its new name and description.")] input: UpdateNamedInput,
     ) -> async_graphql::Result<GroupPayload> {
         let id: Uuid = decode_typed(&input.id, GROUP)?;
         let result = services(ctx)
@@ -80,7 +86,7 @@ impl DirectoryMutation {
     async fn create_skill(
         &self,
         ctx: &Context<'_>,
-        input: CreateNamedInput,
+        #[graphql(desc = "The skill to create.")] input: CreateNamedInput,
     ) -> async_graphql::Result<SkillPayload> {
         let result = services(ctx)
             .directory_save(
@@ -94,11 +100,11 @@ impl DirectoryMutation {
         SkillPayload::from_result(input.client_mutation_id, result, Skill)
     }
 
-    /// Renames a skill. Needs USERS FULL.
+    /// Renames a skill and replaces its description. Needs USERS FULL.
     async fn update_skill(
         &self,
         ctx: &Context<'_>,
-        input: UpdateNamedInput,
+        #[graphql(desc = "The skill, with its new name and description.")] input: UpdateNamedInput,
     ) -> async_graphql::Result<SkillPayload> {
         let id: Uuid = decode_typed(&input.id, SKILL)?;
         let result = services(ctx)

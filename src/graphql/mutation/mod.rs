@@ -7,6 +7,9 @@ mod users;
 
 use async_graphql::MergedObject;
 
+/// Changes. Each mutation takes one `input` and returns a payload: the changed object, or
+/// `userErrors` when the input was rejected (nothing is written then). Needs a bearer token of an
+/// account user.
 #[derive(MergedObject, Default)]
 pub struct Mutation(
     users::UserMutation,

@@ -12,7 +12,9 @@ use crate::service::roles::RoleWithGrants;
 /// An area's level in a role; areas not listed are NONE.
 #[derive(InputObject, Clone, Copy)]
 pub struct GrantInput {
+    /// The permission area.
     pub area: PermissionArea,
+    /// The level granted in that area.
     pub level: PermissionLevel,
 }
 
@@ -27,10 +29,13 @@ fn grants(input: &[GrantInput]) -> Grants {
 /// A new role.
 #[derive(InputObject)]
 pub struct CreateRoleInput {
+    /// Any string; echoed unchanged in the payload.
     pub client_mutation_id: Option<String>,
-    /// Unique in the account in any letter case.
+    /// Unique in the account in any letter case; 1 to 100 characters after trimming.
     pub name: String,
+    /// Free text.
     pub description: Option<String>,
+    /// The level of each area; areas not listed are NONE. At most 50 entries.
     #[graphql(validator(max_items = 50))]
     pub grants: Vec<GrantInput>,
 }
@@ -38,11 +43,15 @@ pub struct CreateRoleInput {
 /// Changes to a role; omitted fields stay.
 #[derive(InputObject)]
 pub struct UpdateRoleInput {
+    /// Any string; echoed unchanged in the payload.
     pub client_mutation_id: Option<String>,
+    /// The role's global id.
     pub id: ID,
+    /// The new name: unique in the account in any letter case; 1 to 100 characters after trimming.
     pub name: Option<String>,
+    /// The new description; `null` clears it.
     pub description: MaybeUndefined<String>,
-    /// Replaces every grant when given.
+    /// Replaces every grant when given (areas not listed become NONE). At most 50 entries.
     #[graphql(validator(max_items = 50))]
     pub grants: Option<Vec<GrantInput>>,
 }
@@ -50,7 +59,9 @@ pub struct UpdateRoleInput {
 /// Names a role.
 #[derive(InputObject)]
 pub struct DeleteRoleInput {
+    /// Any string; echoed unchanged in the payload.
     pub client_mutation_id: Option<String>,
+    /// The role's global id.
     pub id: ID,
 }
 
@@ -72,11 +83,12 @@ pub struct RoleMutation;
 
 #[Object]
 impl RoleMutation {
-    /// Creates a role. Needs ROLES FULL; it cannot grant more than the caller holds.
+    /// Creates a role. Needs ROLES FULL; its grants cannot exceed the caller's effective levels
+    /// (FORBIDDEN otherwise).
     async fn create_role(
         &self,
         ctx: &Context<'_>,
-        input: CreateRoleInput,
+        #[graphql(desc = "The role to create.")] input: CreateRoleInput,
     ) -> async_graphql::Result<RolePayload> {
         let result = services(ctx)
             .create_role(
@@ -89,11 +101,12 @@ impl RoleMutation {
         RolePayload::from_result(input.client_mutation_id, result, role)
     }
 
-    /// Changes a role. The built-in Account Admin role cannot be changed. Needs ROLES FULL.
+    /// Changes a role. Needs ROLES FULL; neither its current nor its new grants may exceed the
+    /// caller's effective levels. The built-in Account Admin role cannot be changed.
     async fn update_role(
         &self,
         ctx: &Context<'_>,
-        input: UpdateRoleInput,
+        #[graphql(desc = "The role and the changes.")] input: UpdateRoleInput,
     ) -> async_graphql::Result<RolePayload> {
         let id: RoleId = decode_typed(&input.id, ROLE)?;
         let description = match input.description {
@@ -113,12 +126,12 @@ impl RoleMutation {
         RolePayload::from_result(input.client_mutation_id, result, role)
     }
 
-    /// Deletes a role and its assignments. The built-in Account Admin role cannot be deleted.
-    /// Needs ROLES FULL.
+    /// Deletes a role and its assignments. Needs ROLES FULL; its grants may not exceed the caller's
+    /// effective levels. The built-in Account Admin role cannot be deleted.
     async fn delete_role(
         &self,
         ctx: &Context<'_>,
-        input: DeleteRoleInput,
+        #[graphql(desc = "The role to delete.")] input: DeleteRoleInput,
     ) -> async_graphql::Result<DeleteRolePayload> {
         let id: RoleId = decode_typed(&input.id, ROLE)?;
         let result = services(ctx).delete_role(caller(ctx)?, id).await;

@@ -14,15 +14,20 @@ use crate::service::users::{NewUserInput, UserPatch};
 /// A new login user or non-login contact.
 #[derive(InputObject)]
 pub struct CreateUserInput {
+    /// Any string; echoed unchanged in the payload.
     pub client_mutation_id: Option<String>,
     /// LOGIN (default) or NON_LOGIN.
     pub kind: Option<UserKind>,
     /// ACTIVE (default) or PENDING.
     pub status: Option<UserStatus>,
-    /// Required for login users; unique in the account in any letter case.
+    /// Required for login users; unique in the account in any letter case. Up to 100 letters,
+    /// digits and `. _ - @ +`.
     pub username: Option<String>,
+    /// Name shown in the product; at most 200 characters.
     pub display_name: Option<String>,
+    /// Given name; at most 200 characters.
     pub first_name: Option<String>,
+    /// Family name; at most 200 characters.
     pub last_name: Option<String>,
     /// Needs USER_PII FULL.
     pub email: Option<String>,
@@ -30,18 +35,22 @@ pub struct CreateUserInput {
     pub phone: Option<String>,
     /// BCP 47, e.g. `de-CH`.
     pub preferred_language: Option<String>,
+    /// The user's job in the contact centre.
     pub user_type: Option<UserType>,
     /// ISO 3166-1 alpha-2.
     pub country: Option<String>,
+    /// Telephony region (free text).
     pub telephony_region: Option<String>,
+    /// Licence type (free text).
     pub licence_type: Option<String>,
-    /// Unique in the account.
+    /// From 1 to 999999999999; unique in the account.
     pub agent_id: Option<i64>,
 }
 
 /// A skill and its level for a user.
 #[derive(InputObject)]
 pub struct UserSkillInput {
+    /// The skill's global id.
     pub skill_id: ID,
     /// From 1 to 10.
     pub level: i32,
@@ -50,26 +59,38 @@ pub struct UserSkillInput {
 /// Changes to a user. An omitted field is left as it is; `null` clears it.
 #[derive(InputObject)]
 pub struct UpdateUserInput {
+    /// Any string; echoed unchanged in the payload.
     pub client_mutation_id: Option<String>,
+    /// The user's global id.
     pub id: ID,
+    /// Login name, unique in the account in any letter case; a login user's cannot be cleared.
     pub username: MaybeUndefined<String>,
+    /// Name shown in the product; at most 200 characters.
     pub display_name: MaybeUndefined<String>,
+    /// Given name; at most 200 characters.
     pub first_name: MaybeUndefined<String>,
+    /// Family name; at most 200 characters.
     pub last_name: MaybeUndefined<String>,
     /// Needs USER_PII FULL.
     pub email: MaybeUndefined<String>,
     /// Needs USER_PII FULL.
     pub phone: MaybeUndefined<String>,
+    /// BCP 47, e.g. `de-CH`.
     pub preferred_language: MaybeUndefined<String>,
+    /// The user's job in the contact centre.
     pub user_type: MaybeUndefined<UserType>,
+    /// ISO 3166-1 alpha-2.
     pub country: MaybeUndefined<String>,
+    /// Telephony region (free text).
     pub telephony_region: MaybeUndefined<String>,
+    /// Licence type (free text).
     pub licence_type: MaybeUndefined<String>,
+    /// From 1 to 999999999999; unique in the account.
     pub agent_id: MaybeUndefined<i64>,
-    /// Replaces the user's groups.
+    /// Replaces the user's groups (global ids; at most 250).
     #[graphql(validator(max_items = 250))]
     pub group_ids: Option<Vec<ID>>,
-    /// Replaces the user's skills.
+    /// Replaces the user's skills (at most 250, each skill once).
     #[graphql(validator(max_items = 250))]
     pub skills: Option<Vec<UserSkillInput>>,
 }
@@ -77,15 +98,20 @@ pub struct UpdateUserInput {
 /// Names a user.
 #[derive(InputObject)]
 pub struct UserIdInput {
+    /// Any string; echoed unchanged in the payload.
     pub client_mutation_id: Option<String>,
+    /// The user's global id.
     pub id: ID,
 }
 
 /// Replaces a user's roles.
 #[derive(InputObject)]
 pub struct AssignRolesInput {
+    /// Any string; echoed unchanged in the payload.
     pub client_mutation_id: Option<String>,
+    /// The user's global id.
     pub user_id: ID,
+    /// Global ids of every role the user will hold; an empty list removes them all. At most 250.
     #[graphql(validator(max_items = 250))]
     pub role_ids: Vec<ID>,
 }
@@ -120,12 +146,12 @@ pub struct UserMutation;
 
 #[Object]
 impl UserMutation {
-    /// Creates a login user (holds a seat while ACTIVE) or a non-login contact. Needs USERS FULL,
-    /// and USER_PII FULL to set an email or phone.
+    /// Creates a login user (holds a licence seat while ACTIVE: LICENCE_LIMIT when none is free)
+    /// or a non-login contact. Needs USERS FULL, and USER_PII FULL to set an email or phone.
     async fn create_user(
         &self,
         ctx: &Context<'_>,
-        input: CreateUserInput,
+        #[graphql(desc = "The user to create.")] input: CreateUserInput,
     ) -> async_graphql::Result<CreateUserPayload> {
         let new = NewUserInput {
             kind: input.kind.map(Into::into),
@@ -152,7 +178,7 @@ impl UserMutation {
     async fn update_user(
         &self,
         ctx: &Context<'_>,
-        input: UpdateUserInput,
+        #[graphql(desc = "The user and the changes.")] input: UpdateUserInput,
     ) -> async_graphql::Result<UpdateUserPayload> {
         let id: UserId = decode_typed(&input.id, USER)?;
         let group_ids = input
@@ -199,30 +225,31 @@ impl UserMutation {
     async fn deactivate_user(
         &self,
         ctx: &Context<'_>,
-        input: UserIdInput,
+        #[graphql(desc = "The user to deactivate.")] input: UserIdInput,
     ) -> async_graphql::Result<UserStatusPayload> {
         let id = decode_typed(&input.id, USER)?;
         let result = services(ctx).set_user_active(caller(ctx)?, id, false).await;
         UserStatusPayload::from_result(input.client_mutation_id, result, User)
     }
 
-    /// Reactivates a deactivated user (a login user needs a free seat). Needs USERS FULL.
+    /// Makes a DEACTIVATED or PENDING user ACTIVE (a login user needs a free licence seat:
+    /// LICENCE_LIMIT otherwise). Needs USERS FULL.
     async fn reactivate_user(
         &self,
         ctx: &Context<'_>,
-        input: UserIdInput,
+        #[graphql(desc = "The user to make ACTIVE.")] input: UserIdInput,
     ) -> async_graphql::Result<UserStatusPayload> {
         let id = decode_typed(&input.id, USER)?;
         let result = services(ctx).set_user_active(caller(ctx)?, id, true).await;
         UserStatusPayload::from_result(input.client_mutation_id, result, User)
     }
 
-    /// Replaces a user's roles. Needs ROLES FULL; no role may grant more than the caller holds,
-    /// and the account keeps at least one active admin.
+    /// Replaces a user's roles. Needs ROLES FULL and USERS READ; no role may grant more than the
+    /// caller's own roles do, and the account keeps at least one active admin.
     async fn assign_roles(
         &self,
         ctx: &Context<'_>,
-        input: AssignRolesInput,
+        #[graphql(desc = "The user and the roles they will hold.")] input: AssignRolesInput,
     ) -> async_graphql::Result<AssignRolesPayload> {
         let id = decode_typed(&input.user_id, USER)?;
         let roles = decode_all::<RoleId>(&input.role_ids, ROLE)?;

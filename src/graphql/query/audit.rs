@@ -31,10 +31,26 @@ impl AuditQuery {
     async fn audit_log(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "Which events to list; every event of the account when omitted.")]
         filter: Option<AuditFilterInput>,
+        #[graphql(
+            desc = "How many items to return from the start, or after `after`: 1 to the maximum \
+                   page size (100 by default); 20 when neither `first` nor `last` is given. \
+                   Cannot be combined with `last`."
+        )]
         first: Option<i32>,
+        #[graphql(
+            desc = "Start after this edge `cursor`, taken from this list with the same arguments."
+        )]
         after: Option<String>,
+        #[graphql(
+            desc = "How many items to return from the end, or before `before`: 1 to the maximum \
+                   page size (100 by default). Cannot be combined with `first`."
+        )]
         last: Option<i32>,
+        #[graphql(
+            desc = "End before this edge `cursor`, taken from this list with the same arguments."
+        )]
         before: Option<String>,
     ) -> async_graphql::Result<Connection<String, AuditEvent, TotalCount>> {
         let caller = caller(ctx)?.clone();

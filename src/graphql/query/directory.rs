@@ -25,9 +25,24 @@ impl DirectoryQuery {
     async fn roles(
         &self,
         ctx: &Context<'_>,
+        #[graphql(
+            desc = "How many items to return from the start, or after `after`: 1 to the maximum \
+                   page size (100 by default); 20 when neither `first` nor `last` is given. \
+                   Cannot be combined with `last`."
+        )]
         first: Option<i32>,
+        #[graphql(
+            desc = "Start after this edge `cursor`, taken from this list with the same arguments."
+        )]
         after: Option<String>,
+        #[graphql(
+            desc = "How many items to return from the end, or before `before`: 1 to the maximum \
+                   page size (100 by default). Cannot be combined with `first`."
+        )]
         last: Option<i32>,
+        #[graphql(
+            desc = "End before this edge `cursor`, taken from this list with the same arguments."
+        )]
         before: Option<String>,
     ) -> async_graphql::Result<Connection<String, Role, TotalCount>> {
         let roles = services(ctx).roles(caller(ctx)?).await?;
@@ -49,9 +64,24 @@ impl DirectoryQuery {
     async fn groups(
         &self,
         ctx: &Context<'_>,
+        #[graphql(
+            desc = "How many items to return from the start, or after `after`: 1 to the maximum \
+                   page size (100 by default); 20 when neither `first` nor `last` is given. \
+                   Cannot be combined with `last`."
+        )]
         first: Option<i32>,
+        #[graphql(
+            desc = "Start after this edge `cursor`, taken from this list with the same arguments."
+        )]
         after: Option<String>,
+        #[graphql(
+            desc = "How many items to return from the end, or before `before`: 1 to the maximum \
+                   page size (100 by default). Cannot be combined with `first`."
+        )]
         last: Option<i32>,
+        #[graphql(
+            desc = "End before this edge `cursor`, taken from this list with the same arguments."
+        )]
         before: Option<String>,
     ) -> async_graphql::Result<Connection<String, Group, TotalCount>> {
         let groups = services(ctx)
@@ -75,9 +105,24 @@ impl DirectoryQuery {
     async fn skills(
         &self,
         ctx: &Context<'_>,
+        #[graphql(
+            desc = "How many items to return from the start, or after `after`: 1 to the maximum \
+                   page size (100 by default); 20 when neither `first` nor `last` is given. \
+                   Cannot be combined with `last`."
+        )]
         first: Option<i32>,
+        #[graphql(
+            desc = "Start after this edge `cursor`, taken from this list with the same arguments."
+        )]
         after: Option<String>,
+        #[graphql(
+            desc = "How many items to return from the end, or before `before`: 1 to the maximum \
+                   page size (100 by default). Cannot be combined with `first`."
+        )]
         last: Option<i32>,
+        #[graphql(
+            desc = "End before this edge `cursor`, taken from this list with the same arguments."
+        )]
         before: Option<String>,
     ) -> async_graphql::Result<Connection<String, Skill, TotalCount>> {
         let skills = services(ctx)

@@ -20,11 +20,32 @@ impl IntegrationQuery {
     async fn integrations(
         &self,
         ctx: &Context<'_>,
-        category: Option<IntegrationCategory>,
+        #[graphql(desc = "Only integrations of this category.")] category: Option<
+            IntegrationCategory,
+        >,
+        #[graphql(
+            desc = "`true`: only integrations the account has CONNECTED; `false`: only the others \
+                   (NOT_CONNECTED or ERROR). Needs INTEGRATIONS READ."
+        )]
         connected: Option<bool>,
+        #[graphql(
+            desc = "How many items to return from the start, or after `after`: 1 to the maximum \
+                   page size (100 by default); 20 when neither `first` nor `last` is given. \
+                   Cannot be combined with `last`."
+        )]
         first: Option<i32>,
+        #[graphql(
+            desc = "Start after this edge `cursor`, taken from this list with the same arguments."
+        )]
         after: Option<String>,
+        #[graphql(
+            desc = "How many items to return from the end, or before `before`: 1 to the maximum \
+                   page size (100 by default). Cannot be combined with `first`."
+        )]
         last: Option<i32>,
+        #[graphql(
+            desc = "End before this edge `cursor`, taken from this list with the same arguments."
+        )]
         before: Option<String>,
     ) -> async_graphql::Result<Connection<String, Integration, TotalCount>> {
         let caller = caller(ctx)?;
@@ -64,6 +85,7 @@ impl IntegrationQuery {
     async fn integration(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "The catalog key, e.g. `intercom`. An unknown key is NOT_FOUND.")]
         key: String,
     ) -> async_graphql::Result<Option<Integration>> {
         let caller = caller(ctx)?;

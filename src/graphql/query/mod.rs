@@ -12,6 +12,7 @@ use crate::graphql::types::account::Account;
 use crate::graphql::types::node::{self, Node};
 use crate::graphql::types::viewer::Viewer;
 
+/// Reads. Every field needs a bearer token of an account user and only sees that user's account.
 #[derive(MergedObject, Default)]
 pub struct Query(
     RootQuery,
@@ -37,7 +38,11 @@ impl RootQuery {
     }
 
     /// Any object by its global id. Unknown ids and other accounts' ids are both NOT_FOUND.
-    async fn node(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<Node>> {
+    async fn node(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "A global id, as returned by any `id` field.")] id: ID,
+    ) -> async_graphql::Result<Option<Node>> {
         Ok(Some(node::resolve(ctx, &id).await?))
     }
 }

@@ -96,11 +96,29 @@ impl UserQuery {
     async fn users(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "Which users to list; every user of the account when omitted.")]
         filter: Option<UserFilterInput>,
-        order_by: Option<UserOrderBy>,
+        #[graphql(desc = "The order of the list; USERNAME when omitted.")] order_by: Option<
+            UserOrderBy,
+        >,
+        #[graphql(
+            desc = "How many items to return from the start, or after `after`: 1 to the maximum \
+                   page size (100 by default); 20 when neither `first` nor `last` is given. \
+                   Cannot be combined with `last`."
+        )]
         first: Option<i32>,
+        #[graphql(
+            desc = "Start after this edge `cursor`, taken from this list with the same arguments."
+        )]
         after: Option<String>,
+        #[graphql(
+            desc = "How many items to return from the end, or before `before`: 1 to the maximum \
+                   page size (100 by default). Cannot be combined with `first`."
+        )]
         last: Option<i32>,
+        #[graphql(
+            desc = "End before this edge `cursor`, taken from this list with the same arguments."
+        )]
         before: Option<String>,
     ) -> async_graphql::Result<Connection<String, User, TotalCount>> {
         let caller = caller(ctx)?.clone();
@@ -150,7 +168,11 @@ impl UserQuery {
     }
 
     /// One user by global id. Needs USERS READ.
-    async fn user(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<User>> {
+    async fn user(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The user's global id. Any other id is NOT_FOUND.")] id: ID,
+    ) -> async_graphql::Result<Option<User>> {
         let id = relay::decode_typed(&id, USER)?;
         Ok(Some(User(services(ctx).user(caller(ctx)?, id).await?)))
     }

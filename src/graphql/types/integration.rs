@@ -23,7 +23,9 @@ pub struct Integration {
 /// One option of a SELECT setting.
 #[derive(SimpleObject, Clone)]
 pub struct SettingOption {
+    /// The value stored when this option is chosen.
     pub value: String,
+    /// The text to show for this option.
     pub label: String,
 }
 
@@ -32,16 +34,22 @@ pub struct SettingOption {
 pub struct SettingField {
     /// The key settings are given under.
     pub key: String,
+    /// The text to show beside the field.
     pub label: String,
+    /// The kind of value the field holds.
     #[graphql(name = "type")]
     pub kind: SettingType,
+    /// Whether the field must be filled in.
     pub required: bool,
     /// Where to find the value in the vendor's admin UI.
     pub help: Option<String>,
     /// The choices of a SELECT field.
     pub options: Vec<SettingOption>,
+    /// An example value to show in the empty field.
     pub placeholder: Option<String>,
+    /// The smallest value a NUMBER field accepts.
     pub min: Option<f64>,
+    /// The largest value a NUMBER field accepts.
     pub max: Option<f64>,
     /// The value used when none is given.
     pub default: Option<Json<serde_json::Value>>,
@@ -77,8 +85,10 @@ pub struct ConnectionState {
     entry: catalog::Integration,
 }
 
+/// An account's connection to an integration: its state, its settings and who connected it.
 #[Object]
 impl ConnectionState {
+    /// Whether the connection works.
     async fn status(&self) -> ConnectionStatus {
         self.model.status.into()
     }
@@ -98,6 +108,7 @@ impl ConnectionState {
             .map(|s| s.key.clone())
             .collect()
     }
+    /// When it was connected; absent if it never was.
     async fn connected_at(&self) -> Option<DateTime<Utc>> {
         self.model.connected_at
     }
@@ -114,6 +125,8 @@ impl ConnectionState {
     }
 }
 
+/// An entry of the global integration catalog, the same for every account, with this account's
+/// connection to it.
 #[Object]
 impl Integration {
     /// Opaque global id.
@@ -124,12 +137,15 @@ impl Integration {
     async fn key(&self) -> &str {
         &self.entry.key
     }
+    /// The product's name, e.g. `Intercom`.
     async fn name(&self) -> &str {
         &self.entry.name
     }
+    /// The catalog category.
     async fn category(&self) -> IntegrationCategory {
         self.entry.category.into()
     }
+    /// What the integration does.
     async fn description(&self) -> &str {
         &self.entry.description
     }

@@ -44,7 +44,7 @@ macro_rules! payload {
         pub struct $name {
             /// Echo of the input's `clientMutationId`.
             pub client_mutation_id: Option<String>,
-            /// The changed object; absent when `userErrors` is not empty.
+            /// The changed object, or the deleted one's id; absent when `userErrors` is not empty.
             pub $field: Option<$ty>,
             /// Why the input was rejected; empty on success.
             pub user_errors: Vec<$crate::graphql::types::payload::UserError>,

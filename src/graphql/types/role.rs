@@ -36,7 +36,9 @@ impl Role {
 /// One area's level.
 #[derive(SimpleObject, Clone, Copy)]
 pub struct Grant {
+    /// The permission area.
     pub area: PermissionArea,
+    /// The level granted in that area.
     pub level: PermissionLevel,
 }
 
@@ -51,15 +53,19 @@ pub fn grant_list(grants: &Grants) -> Vec<Grant> {
         .collect()
 }
 
+/// A named set of grants in the account: a level for each permission area. Reading roles needs
+/// ROLES READ.
 #[Object]
 impl Role {
     /// Opaque global id.
     pub async fn id(&self) -> ID {
         encode_id(ROLE, &self.model.id.to_string())
     }
+    /// Unique in the account in any letter case; at most 100 characters.
     async fn name(&self) -> &str {
         &self.model.name
     }
+    /// Free text; absent when none was given.
     async fn description(&self) -> Option<&str> {
         self.model.description.as_deref()
     }
@@ -79,6 +85,7 @@ impl Role {
         };
         Ok(grant_list(&grants))
     }
+    /// When the role was created.
     async fn created_at(&self) -> DateTime<Utc> {
         self.model.created_at
     }

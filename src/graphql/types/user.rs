@@ -28,6 +28,8 @@ fn personal<'a>(ctx: &Context<'_>, value: &'a Option<String>) -> Option<&'a str>
     guarded(ctx, check, || value.as_deref())
 }
 
+/// A person of the account: a login user or a non-login contact. Reading users needs USERS READ
+/// (a caller may always read their own user through `viewer`).
 #[Object]
 impl User {
     /// Opaque global id.
@@ -42,9 +44,11 @@ impl User {
     async fn display_name(&self) -> Option<&str> {
         self.0.display_name.as_deref()
     }
+    /// Given name.
     async fn first_name(&self) -> Option<&str> {
         self.0.first_name.as_deref()
     }
+    /// Family name.
     async fn last_name(&self) -> Option<&str> {
         self.0.last_name.as_deref()
     }
@@ -64,9 +68,11 @@ impl User {
     async fn kind(&self) -> UserKind {
         self.0.kind.into()
     }
+    /// Lifecycle state: ACTIVE, PENDING or DEACTIVATED.
     async fn status(&self) -> UserStatus {
         self.0.status.into()
     }
+    /// The user's job in the contact centre.
     async fn user_type(&self) -> Option<UserType> {
         self.0.user_type.map(Into::into)
     }
@@ -74,9 +80,11 @@ impl User {
     async fn country(&self) -> Option<&str> {
         self.0.country.as_deref()
     }
+    /// The user's telephony region (free text).
     async fn telephony_region(&self) -> Option<&str> {
         self.0.telephony_region.as_deref()
     }
+    /// Licence type (free text).
     async fn licence_type(&self) -> Option<&str> {
         self.0.licence_type.as_deref()
     }
@@ -88,9 +96,11 @@ impl User {
     async fn holds_seat(&self) -> bool {
         crate::domain::user::holds_seat(self.0.kind, self.0.status)
     }
+    /// When the user was created.
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at
     }
+    /// When the user's fields, groups, skills or status last changed (role changes do not count).
     async fn updated_at(&self) -> DateTime<Utc> {
         self.0.updated_at
     }

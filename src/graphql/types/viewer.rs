@@ -9,6 +9,7 @@ use crate::graphql::context::services;
 /// The caller: their user, their account, and what they may do.
 pub struct Viewer(pub AccountUser);
 
+/// The caller: their user, their account, and what they may do.
 #[Object]
 impl Viewer {
     /// The caller's own user record.
