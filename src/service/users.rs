@@ -94,6 +94,13 @@ struct ValidUser {
 fn validate_new(input: &NewUserInput) -> Result<ValidUser, AppError> {
     let mut rejections = Rejections::default();
     let kind = input.kind.unwrap_or(UserKind::Login);
+    if input.status == Some(UserStatus::Deactivated) {
+        rejections.push(UserError::new(
+            &field("status"),
+            "INVALID_STATUS",
+            "a new user is ACTIVE or PENDING",
+        ));
+    }
     let username = optional(
         &mut rejections,
         "username",

@@ -1229,3 +1229,25 @@ async fn a_configured_origin_passes_the_preflight_and_another_does_not() {
         Some("https://app.example.com")
     );
 }
+
+#[tokio::test]
+async fn zz_scratch_statement_probe() {
+    let app = TestApp::spawn().await;
+    let acme = app.create_account("acme").await;
+    seed_hundred_users(&app, &acme).await;
+    for q in [
+        "{ users(first: 100) { nodes { id } } }",
+        "{ users(first: 100) { nodes { roles { name } } } }",
+        "{ users(first: 100) { nodes { groups { name } } } }",
+        "{ users(first: 100) { nodes { skills { name } } } }",
+        "{ users(first: 100) { nodes { roles { name } groups { name } skills { name level } } } }",
+        "{ users(first: 10) { nodes { roles { name } groups { name } skills { name level } } } }",
+        "{ users(first: 100) { nodes { roles { name } groups { name } skills { name level } } } }",
+    ] {
+        let before = app.statement_count();
+        app.graphql(Some(&acme.admin_token), q, json!({}))
+            .await
+            .ok();
+        eprintln!("PROBE {} {q}", app.statement_count() - before);
+    }
+}

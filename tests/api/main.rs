@@ -3,4 +3,7 @@
 
 mod helpers;
 
+mod auth;
 mod lifecycle;
+mod permissions;
+mod tenancy;

@@ -1448,7 +1448,6 @@ async fn two_admins_demoting_each_other_at_once_leave_exactly_one_admin() {
 
         // Assert
         let outcomes = [race_outcome(&x_demotes_y), race_outcome(&y_demotes_x)];
-        eprintln!("RACE {round}: {outcomes:?}");
         let winners = outcomes
             .iter()
             .filter(|o| **o == RaceOutcome::Succeeded)
@@ -2246,4 +2245,29 @@ async fn null_clears_a_field_and_an_omitted_field_stays() {
     assert_eq!(user["firstName"], json!("Nina"));
     assert_eq!(user["lastName"], json!("Novak"));
     assert_eq!(user["country"], json!("CH"));
+}
+
+#[tokio::test]
+async fn a_new_user_cannot_start_deactivated() {
+    // Arrange
+    let app = TestApp::spawn().await;
+    let acme = app.create_account("acme").await;
+
+    // Act
+    let reply = app
+        .graphql(
+            Some(&acme.admin_token),
+            "mutation($input: CreateUserInput!) { createUser(input: $input) { user { id } userErrors { code field } } }",
+            json!({ "input": { "username": "ghost", "status": "DEACTIVATED" } }),
+        )
+        .await
+        .ok();
+
+    // Assert
+    assert_eq!(reply.user_error_codes("createUser"), vec!["INVALID_STATUS"]);
+    assert_eq!(
+        reply.data("createUser/userErrors/0/field"),
+        &json!(["input", "status"])
+    );
+    assert!(reply.data("createUser/user").is_null());
 }

@@ -20,9 +20,7 @@ impl IntegrationQuery {
     async fn integrations(
         &self,
         ctx: &Context<'_>,
-        #[graphql(desc = "Only integrations of this category.")] category: Option<
-            IntegrationCategory,
-        >,
+        #[graphql(desc = "Only this catalog category.")] category: Option<IntegrationCategory>,
         #[graphql(
             desc = "`true`: only integrations the account has CONNECTED; `false`: only the others \
                    (NOT_CONNECTED or ERROR). Needs INTEGRATIONS READ."

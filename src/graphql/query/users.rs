@@ -98,9 +98,7 @@ impl UserQuery {
         ctx: &Context<'_>,
         #[graphql(desc = "Which users to list; every user of the account when omitted.")]
         filter: Option<UserFilterInput>,
-        #[graphql(desc = "The order of the list; USERNAME when omitted.")] order_by: Option<
-            UserOrderBy,
-        >,
+        #[graphql(desc = "The order; USERNAME when omitted.")] order_by: Option<UserOrderBy>,
         #[graphql(
             desc = "How many items to return from the start, or after `after`: 1 to the maximum \
                    page size (100 by default); 20 when neither `first` nor `last` is given. \

@@ -13,8 +13,8 @@ pub const AUDIT_EVENT: &str = "AuditEvent";
 /// Who did what to which record, when.
 pub struct AuditEvent(pub audit_event::Model);
 
-/// Who did what to which record, when. Every mutation writes one; reading them needs AUDIT_LOG
-/// READ.
+/// Who did what to which record, when. Every change a mutation makes writes one; reading them
+/// needs AUDIT_LOG READ.
 #[Object]
 impl AuditEvent {
     /// Opaque global id.

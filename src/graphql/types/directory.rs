@@ -11,7 +11,7 @@ pub const SKILL: &str = "Skill";
 #[derive(Clone)]
 pub struct Group(pub NamedRecord);
 
-/// A named group of users in the account. Reading groups needs USERS READ.
+/// A named group of users in the account. Listing or looking up groups needs USERS READ.
 #[Object]
 impl Group {
     /// Opaque global id.
@@ -36,7 +36,7 @@ impl Group {
 #[derive(Clone)]
 pub struct Skill(pub NamedRecord);
 
-/// A skill users can hold at a level from 1 to 10. Reading skills needs USERS READ.
+/// A skill users can hold at a level from 1 to 10. Listing or looking up skills needs USERS READ.
 #[Object]
 impl Skill {
     /// Opaque global id.

@@ -59,11 +59,12 @@ mirror_enum!(
 mirror_enum!(
     /// A user's job in the contact centre.
     UserType => user::UserType {
-        /// Handles interactions; needs a phone and an agent ID.
+        /// Handles interactions; bulk creation from a template requires a phone and an agent ID.
         Agent,
         /// Supervises agents; needs no agent ID.
         Supervisor,
-        /// Supervises and takes calls; needs a phone and an agent ID.
+        /// Supervises and takes calls; bulk creation from a template requires a phone and an
+        /// agent ID.
         VoiceSupervisor,
         /// Administers the account.
         Admin,

@@ -116,11 +116,15 @@ impl ConnectionState {
     async fn connected_by_label(&self) -> Option<&str> {
         self.model.connected_by_label.as_deref()
     }
-    /// The account user who connected it, if it was one.
+    /// The account user who connected it, if it was one. Needs USERS READ.
     async fn connected_by(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<User>> {
         let Some(id) = self.model.connected_by_user_id else {
             return Ok(None);
         };
+        if let Err(error) = caller(ctx).and_then(|c| c.require(Area::Users, Level::Read)) {
+            deny_field(ctx, error);
+            return Ok(None);
+        }
         Ok(loaders(ctx)?.users.load_one(id).await?.map(User))
     }
 }

@@ -53,8 +53,8 @@ pub fn grant_list(grants: &Grants) -> Vec<Grant> {
         .collect()
 }
 
-/// A named set of grants in the account: a level for each permission area. Reading roles needs
-/// ROLES READ.
+/// A named set of grants in the account: a level for each permission area. Listing or looking up
+/// roles, and `User.roles`, need ROLES READ.
 #[Object]
 impl Role {
     /// Opaque global id.

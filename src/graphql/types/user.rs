@@ -28,8 +28,8 @@ fn personal<'a>(ctx: &Context<'_>, value: &'a Option<String>) -> Option<&'a str>
     guarded(ctx, check, || value.as_deref())
 }
 
-/// A person of the account: a login user or a non-login contact. Reading users needs USERS READ
-/// (a caller may always read their own user through `viewer`).
+/// A person of the account: a login user or a non-login contact. Listing or looking up users needs
+/// USERS READ; a caller can always read their own user through `viewer`.
 #[Object]
 impl User {
     /// Opaque global id.
