@@ -6,9 +6,11 @@
 use std::sync::Arc;
 
 use async_graphql::extensions::{
-    Extension, ExtensionContext, ExtensionFactory, NextResolve, ResolveInfo,
+    Extension, ExtensionContext, ExtensionFactory, NextResolve, NextSubscribe, ResolveInfo,
 };
-use async_graphql::{Context, ServerError, ServerResult, Value};
+use async_graphql::{Context, Response, ServerError, ServerResult, Value};
+use futures_util::StreamExt;
+use futures_util::stream::BoxStream;
 
 use crate::error::AppError;
 
@@ -38,6 +40,25 @@ impl Extension for ErrorCodesExtension {
         next.run(ctx, info)
             .await
             .map_err(|error| classify(error, request_id.as_deref()))
+    }
+
+    /// Subscription set-up errors and stream errors bypass `resolve`; they are coded here.
+    fn subscribe<'s>(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        stream: BoxStream<'s, Response>,
+        next: NextSubscribe<'_>,
+    ) -> BoxStream<'s, Response> {
+        let request_id = ctx.data_opt::<RequestId>().map(|id| id.0.clone());
+        next.run(ctx, stream)
+            .map(move |mut response| {
+                response.errors = std::mem::take(&mut response.errors)
+                    .into_iter()
+                    .map(|error| classify(error, request_id.as_deref()))
+                    .collect();
+                response
+            })
+            .boxed()
     }
 }
 

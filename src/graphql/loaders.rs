@@ -1,11 +1,15 @@
 //! DataLoaders, created per request with the caller's account inside (a shared loader would be
-//! blind to the caller). Each turns N nested look-ups into one statement.
+//! blind to the caller). Each turns N nested look-ups into one statement, and caches for the
+//! request. Lists prime them with [`prime_user_relations`]: one `load_many` per selected relation
+//! before the items resolve, so the statement count never depends on batch timing (async-graphql
+//! resolves long lists in several polls, which can split a timed batch).
 
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use async_graphql::dataloader::{DataLoader, Loader};
+use async_graphql::Context;
+use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
 use sea_orm::DatabaseConnection;
 
 use crate::domain::ids::{AccountId, RoleId, UserId};
@@ -15,15 +19,17 @@ use crate::store;
 use crate::store::entities::{role, user};
 use crate::store::named::{NamedRecord, UserSkill};
 
-/// How long a loader waits to batch keys; nested fields arrive within microseconds.
-const BATCH_DELAY: Duration = Duration::from_micros(200);
+/// How long a loader waits to gather keys that were not primed.
+const BATCH_DELAY: Duration = Duration::from_millis(1);
+
+type Cached<T> = DataLoader<T, HashMapCache>;
 
 pub struct Loaders {
-    pub users: DataLoader<UserById>,
-    pub roles_of_user: DataLoader<RolesOfUser>,
-    pub groups_of_user: DataLoader<GroupsOfUser>,
-    pub skills_of_user: DataLoader<SkillsOfUser>,
-    pub grants_of_role: DataLoader<GrantsOfRole>,
+    pub users: Cached<UserById>,
+    pub roles_of_user: Cached<RolesOfUser>,
+    pub groups_of_user: Cached<GroupsOfUser>,
+    pub skills_of_user: Cached<SkillsOfUser>,
+    pub grants_of_role: Cached<GrantsOfRole>,
 }
 
 impl Loaders {
@@ -32,8 +38,8 @@ impl Loaders {
             db: db.clone(),
             account,
         };
-        fn make<T: Send + Sync + 'static>(loader: T) -> DataLoader<T> {
-            DataLoader::new(loader, tokio::spawn).delay(BATCH_DELAY)
+        fn make<T: Send + Sync + 'static>(loader: T) -> Cached<T> {
+            DataLoader::with_cache(loader, tokio::spawn, HashMapCache::default()).delay(BATCH_DELAY)
         }
         Self {
             users: make(UserById(scope())),
@@ -52,6 +58,66 @@ pub struct Scope {
 }
 
 pub type LoadError = Arc<AppError>;
+
+/// An entry for every key (empty when the key has none), so the cache remembers "none" too.
+fn every_key<V: Default>(keys: &[UserId], mut found: HashMap<UserId, V>) -> HashMap<UserId, V> {
+    keys.iter()
+        .map(|key| (*key, found.remove(key).unwrap_or_default()))
+        .collect()
+}
+
+/// Whether a connection's items select `field` (through `nodes` or `edges.node`).
+fn items_select(ctx: &Context<'_>, field: &str) -> bool {
+    let look_ahead = ctx.look_ahead();
+    look_ahead.field("nodes").field(field).exists()
+        || look_ahead
+            .field("edges")
+            .field("node")
+            .field(field)
+            .exists()
+}
+
+/// Loads, in one statement each, the relations the users of a connection will ask for.
+pub async fn prime_user_relations(ctx: &Context<'_>, users: &[UserId]) -> Result<(), LoadError> {
+    let Some(loaders) = ctx.data_opt::<Loaders>() else {
+        return Ok(());
+    };
+    let may_read_roles = super::context::caller(ctx).is_ok_and(|caller| {
+        caller.can(
+            crate::domain::permission::Area::Roles,
+            crate::domain::permission::Level::Read,
+        )
+    });
+    let roles = async {
+        if may_read_roles && items_select(ctx, "roles") {
+            loaders
+                .roles_of_user
+                .load_many(users.iter().copied())
+                .await?;
+        }
+        Ok::<_, LoadError>(())
+    };
+    let groups = async {
+        if items_select(ctx, "groups") {
+            loaders
+                .groups_of_user
+                .load_many(users.iter().copied())
+                .await?;
+        }
+        Ok::<_, LoadError>(())
+    };
+    let skills = async {
+        if items_select(ctx, "skills") {
+            loaders
+                .skills_of_user
+                .load_many(users.iter().copied())
+                .await?;
+        }
+        Ok::<_, LoadError>(())
+    };
+    tokio::try_join!(roles, groups, skills)?;
+    Ok(())
+}
 
 fn failed(error: sea_orm::DbErr) -> LoadError {
     Arc::new(AppError::Database(error))
@@ -77,9 +143,10 @@ impl Loader<UserId> for RolesOfUser {
     type Error = LoadError;
 
     async fn load(&self, keys: &[UserId]) -> Result<HashMap<UserId, Vec<role::Model>>, LoadError> {
-        store::roles::roles_by_users(&self.0.db, self.0.account, keys)
+        let found = store::roles::roles_by_users(&self.0.db, self.0.account, keys)
             .await
-            .map_err(failed)
+            .map_err(failed)?;
+        Ok(every_key(keys, found))
     }
 }
 
@@ -90,9 +157,10 @@ impl Loader<UserId> for GroupsOfUser {
     type Error = LoadError;
 
     async fn load(&self, keys: &[UserId]) -> Result<HashMap<UserId, Vec<NamedRecord>>, LoadError> {
-        store::named::groups_by_users(&self.0.db, self.0.account, keys)
+        let found = store::named::groups_by_users(&self.0.db, self.0.account, keys)
             .await
-            .map_err(failed)
+            .map_err(failed)?;
+        Ok(every_key(keys, found))
     }
 }
 
@@ -103,9 +171,10 @@ impl Loader<UserId> for SkillsOfUser {
     type Error = LoadError;
 
     async fn load(&self, keys: &[UserId]) -> Result<HashMap<UserId, Vec<UserSkill>>, LoadError> {
-        store::named::skills_by_users(&self.0.db, self.0.account, keys)
+        let found = store::named::skills_by_users(&self.0.db, self.0.account, keys)
             .await
-            .map_err(failed)
+            .map_err(failed)?;
+        Ok(every_key(keys, found))
     }
 }
 

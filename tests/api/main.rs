@@ -4,6 +4,7 @@
 mod helpers;
 
 mod auth;
+mod http;
 mod lifecycle;
 mod permissions;
 mod tenancy;

@@ -3,6 +3,7 @@ use async_graphql::{Context, Enum, ID, InputObject, Object};
 
 use crate::domain::ids::GroupId;
 use crate::graphql::context::{caller, max_page, services};
+use crate::graphql::loaders::prime_user_relations;
 use crate::graphql::relay::{self, CursorScope, PageArgs, TotalCount};
 use crate::graphql::types::directory::GROUP;
 use crate::graphql::types::enums::{UserKind, UserStatus, UserType};
@@ -153,6 +154,12 @@ impl UserQuery {
                 window.limit + 1,
             )
             .await?;
+        let page: Vec<_> = users
+            .iter()
+            .take(window.limit as usize)
+            .map(|u| u.id)
+            .collect();
+        prime_user_relations(ctx, &page).await?;
         let total = TotalCount::new(move || {
             let (services, caller, filter) = (services.clone(), caller.clone(), filter.clone());
             async move { services.users_count(&caller, filter).await }
