@@ -148,6 +148,29 @@ impl Services {
         Ok(RoleWithGrants { role, grants })
     }
 
+    /// A role the caller may change: in their account, not built in, and granting nothing they
+    /// lack (editing a role you could not have created is escalation too).
+    async fn editable_role(
+        &self,
+        txn: &impl Conn,
+        caller: &AccountUser,
+        id: RoleId,
+    ) -> AppResult<RoleWithGrants> {
+        let role = store::roles::find(txn, caller.account_id, id)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        if role.is_account_admin {
+            return Err(built_in());
+        }
+        let grants =
+            store::roles::grants_by_roles(txn, caller.account_id, std::slice::from_ref(&role))
+                .await?
+                .remove(&id)
+                .unwrap_or_default();
+        Self::check_no_escalation(caller, &grants)?;
+        Ok(RoleWithGrants { role, grants })
+    }
+
     pub async fn update_role(
         &self,
         caller: &AccountUser,
@@ -167,18 +190,10 @@ impl Services {
         rejections.finish()?;
         let account = caller.account_id;
         let txn = begin_write(&self.db).await?;
-        let existing = store::roles::find(&txn, account, id)
-            .await?
-            .ok_or(AppError::NotFound)?;
-        if existing.is_account_admin {
-            return Err(built_in());
-        }
-        let current = store::roles::grants_by_roles(&txn, account, std::slice::from_ref(&existing))
-            .await?
-            .remove(&id)
-            .unwrap_or_default();
-        // Editing a role you could not have created is escalation too.
-        Self::check_no_escalation(caller, &current)?;
+        let RoleWithGrants {
+            role: existing,
+            grants: current,
+        } = self.editable_role(&txn, caller, id).await?;
         let mut model = existing.into_active_model();
         if let Some(name) = name {
             model.name_key = Set(name.key());
@@ -213,17 +228,10 @@ impl Services {
         caller.require(Area::Roles, Level::Full)?;
         let account = caller.account_id;
         let txn = begin_write(&self.db).await?;
-        let existing = store::roles::find(&txn, account, id)
-            .await?
-            .ok_or(AppError::NotFound)?;
-        if existing.is_account_admin {
-            return Err(built_in());
-        }
-        let grants = store::roles::grants_by_roles(&txn, account, std::slice::from_ref(&existing))
-            .await?
-            .remove(&id)
-            .unwrap_or_default();
-        Self::check_no_escalation(caller, &grants)?;
+        let RoleWithGrants {
+            role: existing,
+            grants,
+        } = self.editable_role(&txn, caller, id).await?;
         store::roles::delete(&txn, account, id).await?;
         self.record(
             &txn,
