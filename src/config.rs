@@ -99,6 +99,34 @@ pub struct Config {
     pub max_batch: usize,
     pub request_timeout_seconds: u64,
     pub log_format: LogFormat,
+    /// The key ring for secrets at rest: `k1:<base64 32 bytes>,k2:<…>`.
+    #[serde(skip_serializing)]
+    pub secret_keys: Option<SecretString>,
+    /// Which key of the ring encrypts new values (default: the last one listed).
+    pub secret_active_key: Option<String>,
+    /// SMTP server: `smtp://user:pass@host:587?tls=required`, `smtps://…`, or `smtp://host:25`.
+    #[serde(skip_serializing)]
+    pub smtp_url: Option<SecretString>,
+    /// The sender of every email.
+    pub mail_from: String,
+    /// Where development writes `.eml` files when no SMTP server is configured.
+    pub mail_dir: Option<PathBuf>,
+    /// The language of templates when the recipient's has no translation.
+    pub default_language: String,
+    /// Runs background jobs in this process.
+    pub worker_enabled: bool,
+    /// How often an idle worker looks for due jobs and schedules, in milliseconds.
+    pub worker_poll_millis: u64,
+    /// How long a claimed job stays leased before another worker may take it over.
+    pub job_lease_seconds: u64,
+    /// Rate limits; `false` switches every limit off (benchmarks).
+    pub rate_limit_enabled: bool,
+    pub rate_limit_per_ip_per_minute: u32,
+    pub rate_limit_per_user_per_minute: u32,
+    pub rate_limit_per_account_per_minute: u32,
+    /// A header holding the client's address when a trusted proxy sets it (e.g. `x-forwarded-for`,
+    /// first entry); otherwise the socket address is used.
+    pub client_ip_header: Option<String>,
 }
 
 impl Default for Config {
@@ -128,6 +156,20 @@ impl Default for Config {
             max_batch: 10,
             request_timeout_seconds: 30,
             log_format: LogFormat::Text,
+            secret_keys: None,
+            secret_active_key: None,
+            smtp_url: None,
+            mail_from: "Liaison <no-reply@localhost>".into(),
+            mail_dir: None,
+            default_language: "en".into(),
+            worker_enabled: true,
+            worker_poll_millis: 1000,
+            job_lease_seconds: 60,
+            rate_limit_enabled: true,
+            rate_limit_per_ip_per_minute: 600,
+            rate_limit_per_user_per_minute: 600,
+            rate_limit_per_account_per_minute: 3000,
+            client_ip_header: None,
         }
     }
 }
@@ -255,6 +297,15 @@ impl Config {
         if self.public_url.is_none() {
             missing.push("LIAISON_PUBLIC_URL (the externally visible base URL)".to_owned());
         }
+        if self.secret_keys.is_none() {
+            missing.push(
+                "LIAISON_SECRET_KEYS (the key ring for secrets at rest: k1:<base64 of 32 bytes>)"
+                    .to_owned(),
+            );
+        }
+        if self.smtp_url.is_none() {
+            missing.push("LIAISON_SMTP_URL (the SMTP server that delivers email)".to_owned());
+        }
         if missing.is_empty() {
             Ok(())
         } else {
@@ -289,6 +340,8 @@ mod tests {
         assert!(message.contains("LIAISON_JWT_SECRET"), "{message}");
         assert!(message.contains("LIAISON_DATABASE_URL"), "{message}");
         assert!(message.contains("LIAISON_PUBLIC_URL"), "{message}");
+        assert!(message.contains("LIAISON_SECRET_KEYS"), "{message}");
+        assert!(message.contains("LIAISON_SMTP_URL"), "{message}");
     }
 
     #[test]

@@ -19,6 +19,10 @@ mod m20261122_000010_create_integrations;
 mod m20261122_000011_create_connections;
 mod m20261122_000012_create_external_identities;
 mod m20261122_000013_create_audit_events;
+mod m20261122_000014_create_jobs;
+mod m20261122_000015_create_schedules;
+mod m20261122_000016_create_outbox_messages;
+mod m20261122_000017_add_users_email_invalid_at;
 
 pub struct Migrator;
 
@@ -39,6 +43,10 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000011_create_connections::Migration),
             Box::new(m20261122_000012_create_external_identities::Migration),
             Box::new(m20261122_000013_create_audit_events::Migration),
+            Box::new(m20261122_000014_create_jobs::Migration),
+            Box::new(m20261122_000015_create_schedules::Migration),
+            Box::new(m20261122_000016_create_outbox_messages::Migration),
+            Box::new(m20261122_000017_add_users_email_invalid_at::Migration),
         ]
     }
 }

@@ -208,6 +208,7 @@ impl Services {
             telephony_region: Set(valid.telephony_region),
             licence_type: Set(valid.licence_type),
             agent_id: Set(valid.agent_id.map(AgentId::get)),
+            email_invalid_at: Set(None),
             created_at: Set(now),
             updated_at: Set(now),
         };
@@ -361,6 +362,9 @@ impl Services {
                     model.email_key = Set(None);
                 }
                 Patch::Set(email) => {
+                    if existing.email_key.as_deref() != Some(email.key().as_str()) {
+                        model.email_invalid_at = Set(None);
+                    }
                     model.email_key = Set(Some(email.key()));
                     model.email = Set(Some(email.into_inner()));
                 }

@@ -26,6 +26,8 @@ pub struct Model {
     pub telephony_region: Option<String>,
     pub licence_type: Option<String>,
     pub agent_id: Option<i64>,
+    /// Set when mail to `email` failed permanently.
+    pub email_invalid_at: Option<DateTimeUtc>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }
