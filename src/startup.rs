@@ -12,15 +12,18 @@ use chrono::Duration;
 use secrecy::SecretString;
 use thiserror::Error;
 use tokio::net::TcpListener;
+use tokio::sync::watch;
 
 use crate::auth::tokens::{MintRequest, TokenKind, Tokens};
 use crate::clock::{SharedClock, SystemClock};
 use crate::config::Config;
+use crate::crypto::keyring::KeyRing;
 use crate::domain::catalog::{BUILT_IN, Catalog};
 use crate::domain::permission::ScopeSet;
 use crate::graphql::{self, SchemaSettings};
 use crate::http::metrics::Metrics;
 use crate::http::state::{AppState, HttpSettings};
+use crate::jobs::{self, Handlers, worker::Worker};
 use crate::service::Services;
 use crate::service::accounts::DEMO_SLUG;
 use crate::store::{self, StatementCounter};
@@ -71,11 +74,17 @@ impl Core {
             Some(dev_secret(&config.data_dir())?)
         };
         let tokens = Tokens::from_config(config, dev_secret).map_err(StartupError::Keys)?;
+        let keyring = match &config.secret_keys {
+            Some(spec) => KeyRing::parse(spec, config.secret_active_key.as_deref()),
+            None => KeyRing::development(&config.data_dir()),
+        }
+        .map_err(|e| StartupError::Keys(e.to_string()))?;
         Ok(Self {
             services: Services {
                 db,
                 clock,
                 catalog: Arc::new(catalog),
+                keyring: Arc::new(keyring),
             },
             tokens: Arc::new(tokens),
             statements,
@@ -121,7 +130,7 @@ pub fn dev_secret(dir: &Path) -> Result<SecretString, std::io::Error> {
     Ok(SecretString::from(secret))
 }
 
-fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
+pub(crate) fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
     use std::io::Write;
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create(true).truncate(true);
@@ -138,6 +147,9 @@ pub struct Application {
     listener: TcpListener,
     router: axum::Router,
     pub core: Core,
+    /// The background worker; it runs in `run_until` when enabled, and tests drive it directly.
+    pub worker: Worker,
+    run_worker: bool,
     address: SocketAddr,
 }
 
@@ -155,6 +167,13 @@ impl Application {
         if !config.is_production() {
             core.services.ensure_demo_account().await?;
         }
+        jobs::maintenance::ensure_schedules(&core.services).await?;
+        let worker = Worker::new(
+            core.services.clone(),
+            Handlers::built_in(),
+            std::time::Duration::from_secs(config.job_lease_seconds.max(1)),
+            std::time::Duration::from_millis(config.worker_poll_millis.max(10)),
+        );
         let schema = graphql::build_schema(
             Some(core.services.clone()),
             &SchemaSettings {
@@ -185,6 +204,8 @@ impl Application {
             listener,
             router: crate::http::router(state),
             core,
+            worker,
+            run_worker: config.worker_enabled,
             address,
         })
     }
@@ -212,14 +233,26 @@ impl Application {
             .ok()
     }
 
-    /// Serves until `shutdown` resolves, then finishes the requests in flight.
+    /// Serves (and runs the background worker) until `shutdown` resolves, then finishes the
+    /// requests in flight and lets the worker end its current job.
     pub async fn run_until(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        axum::serve(self.listener, self.router)
-            .with_graceful_shutdown(shutdown)
-            .await
+        let (stop_worker, worker_stopped) = watch::channel(false);
+        let worker = self
+            .run_worker
+            .then(|| tokio::spawn(self.worker.run(worker_stopped)));
+        let served = axum::serve(self.listener, self.router)
+            .with_graceful_shutdown(async move {
+                shutdown.await;
+                let _ = stop_worker.send(true);
+            })
+            .await;
+        if let Some(worker) = worker {
+            let _ = worker.await;
+        }
+        served
     }
 }
 

@@ -108,7 +108,7 @@ impl Services {
         if store::accounts::count(&self.db).await? > 0 {
             return Ok(None);
         }
-        let created = self
+        let created = match self
             .create_account(
                 NewAccount {
                     slug: DEMO_SLUG.into(),
@@ -124,7 +124,15 @@ impl Services {
                 },
                 &Actor::system("first-run demo"),
             )
-            .await?;
+            .await
+        {
+            Ok(created) => created,
+            // Another replica starting at the same moment created it first.
+            Err(AppError::Rejected(errors)) if errors.iter().any(|e| e.code == "SLUG_TAKEN") => {
+                return Ok(None);
+            }
+            Err(other) => return Err(other),
+        };
         Ok(Some(created))
     }
 

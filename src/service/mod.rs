@@ -13,14 +13,16 @@ use std::sync::Arc;
 use sea_orm::DatabaseConnection;
 
 use crate::clock::SharedClock;
+use crate::crypto::keyring::KeyRing;
 use crate::domain::catalog::Catalog;
 
-/// What every service needs: the database, the clock and the catalog.
+/// What every service needs: the database, the clock, the catalog and the key ring.
 #[derive(Clone)]
 pub struct Services {
     pub db: DatabaseConnection,
     pub clock: SharedClock,
     pub catalog: Arc<Catalog>,
+    pub keyring: Arc<KeyRing>,
 }
 
 /// A change to an optional field: leave it, clear it, or set it.

@@ -7,8 +7,10 @@ pub mod catalog;
 pub mod connections;
 pub mod constraint;
 pub mod entities;
+pub mod jobs;
 pub mod named;
 pub mod roles;
+pub mod schedules;
 pub mod users;
 
 use std::sync::Arc;

@@ -155,6 +155,7 @@ pub struct TestApp {
     pub services: Services,
     pub statements: Arc<liaison::store::StatementCounter>,
     pub db: DatabaseConnection,
+    pub worker: liaison::jobs::worker::Worker,
     tokens: Arc<liaison::auth::tokens::Tokens>,
     _shutdown: oneshot::Sender<()>,
     pub test_db: TestDb,
@@ -167,6 +168,8 @@ pub fn test_config(database_url: &str) -> Config {
         database_max_connections: 5,
         bind: "127.0.0.1:0".parse().expect("bind address"),
         jwt_secret: Some(SecretString::from(TEST_SECRET)),
+        // Tests drive the worker themselves (`app.worker.run_pending_jobs()`), deterministically.
+        worker_enabled: false,
         ..Config::default()
     }
 }
@@ -193,6 +196,7 @@ impl TestApp {
         let statements = app.core.statements.clone();
         let tokens = app.core.tokens.clone();
         let db = services.db.clone();
+        let worker = app.worker.clone();
         let (shutdown, stopped) = oneshot::channel::<()>();
         tokio::spawn(app.run_until(async {
             let _ = stopped.await;
@@ -203,6 +207,7 @@ impl TestApp {
             services,
             statements,
             db,
+            worker,
             tokens,
             _shutdown: shutdown,
             test_db,

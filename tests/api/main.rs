@@ -5,6 +5,7 @@ mod helpers;
 
 mod auth;
 mod http;
+mod jobs;
 mod lifecycle;
 mod permissions;
 mod tenancy;

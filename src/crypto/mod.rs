@@ -1,0 +1,3 @@
+//! Cryptography at rest: the key ring that encrypts secrets and hashes lookup tokens.
+
+pub mod keyring;
