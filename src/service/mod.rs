@@ -3,6 +3,7 @@
 
 pub mod accounts;
 pub mod audit;
+pub mod connections;
 pub mod directory;
 pub mod integrations;
 pub mod roles;

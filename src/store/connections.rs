@@ -2,11 +2,12 @@
 
 use std::collections::HashMap;
 
-use sea_orm::{ColumnTrait, DbErr, EntityTrait, QueryFilter};
+use sea_orm::sea_query::Expr;
+use sea_orm::{ActiveModelTrait, ColumnTrait, DbErr, EntityTrait, IntoActiveModel, QueryFilter};
 
 use super::Conn;
 use super::entities::connection;
-use crate::domain::ids::AccountId;
+use crate::domain::ids::{AccountId, ConnectionId};
 
 /// Every connection of the account, by integration key (one statement; an account has at most
 /// one per catalog entry).
@@ -21,4 +22,58 @@ pub async fn by_integration(
         .into_iter()
         .map(|row| (row.integration_key.clone(), row))
         .collect())
+}
+
+pub async fn find(
+    conn: &impl Conn,
+    account: AccountId,
+    integration_key: &str,
+) -> Result<Option<connection::Model>, DbErr> {
+    connection::Entity::find()
+        .filter(connection::Column::AccountId.eq(account))
+        .filter(connection::Column::IntegrationKey.eq(integration_key))
+        .one(conn)
+        .await
+}
+
+/// Inserts or updates the whole row.
+pub async fn save(
+    conn: &impl Conn,
+    model: connection::Model,
+    exists: bool,
+) -> Result<connection::Model, DbErr> {
+    let id = model.id;
+    let mut active = model.into_active_model();
+    if exists {
+        // Every column is written; the key stays as it is.
+        active = active.reset_all();
+        active.id = sea_orm::ActiveValue::Unchanged(id);
+        active.update(conn).await
+    } else {
+        active.insert(conn).await
+    }
+}
+
+/// Every connection that holds secrets, across accounts (key rotation).
+pub async fn with_secrets(conn: &impl Conn) -> Result<Vec<connection::Model>, DbErr> {
+    connection::Entity::find()
+        .filter(connection::Column::Secrets.is_not_null())
+        .all(conn)
+        .await
+}
+
+/// Swaps a connection's encrypted secrets, unless they changed since they were read.
+pub async fn replace_secrets(
+    conn: &impl Conn,
+    id: ConnectionId,
+    expected: &str,
+    fresh: &str,
+) -> Result<bool, DbErr> {
+    let result = connection::Entity::update_many()
+        .col_expr(connection::Column::Secrets, Expr::value(fresh))
+        .filter(connection::Column::Id.eq(id))
+        .filter(connection::Column::Secrets.eq(expected))
+        .exec(conn)
+        .await?;
+    Ok(result.rows_affected == 1)
 }

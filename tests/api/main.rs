@@ -8,4 +8,5 @@ mod http;
 mod jobs;
 mod lifecycle;
 mod permissions;
+mod secrets;
 mod tenancy;

@@ -2,6 +2,7 @@
 //! returns a payload with `userErrors`.
 
 mod directory;
+mod integrations;
 mod roles;
 mod users;
 
@@ -15,4 +16,5 @@ pub struct Mutation(
     users::UserMutation,
     roles::RoleMutation,
     directory::DirectoryMutation,
+    integrations::IntegrationMutation,
 );

@@ -5,7 +5,7 @@ use super::enums::{ConnectionStatus, IntegrationCategory, SettingType};
 use super::user::User;
 use crate::domain::catalog;
 use crate::domain::permission::{Area, Level};
-use crate::graphql::context::{caller, loaders};
+use crate::graphql::context::{caller, loaders, services};
 use crate::graphql::errors::deny_field;
 use crate::graphql::relay::encode_id;
 use crate::store::entities::connection;
@@ -82,7 +82,6 @@ impl From<&catalog::Setting> for SettingField {
 /// An account's connection to an integration.
 pub struct ConnectionState {
     model: connection::Model,
-    entry: catalog::Integration,
 }
 
 /// An account's connection to an integration: its state, its settings and who connected it.
@@ -97,16 +96,8 @@ impl ConnectionState {
         Json(self.model.settings.clone())
     }
     /// The keys of the secret settings that have a value.
-    async fn secrets_set(&self) -> Vec<String> {
-        if self.model.secrets.is_none() {
-            return Vec::new();
-        }
-        self.entry
-            .settings
-            .iter()
-            .filter(|s| s.kind == catalog::SettingType::Secret)
-            .map(|s| s.key.clone())
-            .collect()
+    async fn secrets_set(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<String>> {
+        Ok(services(ctx).connection_secret_keys(&self.model)?)
     }
     /// When it was connected; absent if it never was.
     async fn connected_at(&self) -> Option<DateTime<Utc>> {
@@ -174,10 +165,7 @@ impl Integration {
     /// This account's connection, if any. Needs INTEGRATIONS READ.
     async fn connection(&self, ctx: &Context<'_>) -> Option<ConnectionState> {
         match caller(ctx).and_then(|c| c.require(Area::Integrations, Level::Read)) {
-            Ok(()) => self.connection.clone().map(|model| ConnectionState {
-                model,
-                entry: self.entry.clone(),
-            }),
+            Ok(()) => self.connection.clone().map(|model| ConnectionState { model }),
             Err(error) => {
                 deny_field(ctx, error);
                 None
