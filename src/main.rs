@@ -6,10 +6,18 @@ use std::sync::Arc;
 use clap::{Parser, Subcommand};
 use migration::{Migrator, MigratorTrait};
 
-use liaison::clock::SystemClock;
+use liaison::auth::tokens::Tokens;
+use liaison::clock::{Clock, SystemClock};
 use liaison::config::Config;
+use liaison::domain::operator::{OperatorName, OperatorScopes};
 use liaison::domain::permission::ScopeSet;
-use liaison::startup::{Application, BuildOptions, Core, shutdown_signal};
+use liaison::error::AppError;
+use liaison::service::accounts::NewAccount;
+use liaison::service::platform::PlatformCaller;
+use liaison::service::users::NewUserInput;
+use liaison::startup::{self, Application, BuildOptions, Core, shutdown_signal};
+use liaison::store::accounts::AccountFilter;
+use liaison::store::entities::account::AccountStatus;
 use liaison::{graphql, store, telemetry};
 
 #[derive(Parser)]
@@ -34,21 +42,107 @@ enum Command {
     },
     /// Print the public GraphQL schema (SDL).
     Schema,
-    /// Print a signed JWT for a user, and nothing else.
+    /// Print a signed JWT for a user, or for a platform operator (--operator), and nothing else.
     Token {
         /// Account id or slug.
-        #[arg(long)]
-        account: String,
+        #[arg(
+            long,
+            required_unless_present = "operator",
+            conflicts_with = "operator"
+        )]
+        account: Option<String>,
         /// User id or username.
+        #[arg(
+            long,
+            required_unless_present = "operator",
+            conflicts_with = "operator"
+        )]
+        user: Option<String>,
+        /// A platform operator's name (letters, digits, `. _ - @ +`): mints an operator token,
+        /// which names no account.
         #[arg(long)]
-        user: String,
-        /// Space-separated scopes, e.g. "users:read roles:write"; none means the user's rights.
+        operator: Option<String>,
+        /// Space-separated scopes. A user's: e.g. "users:read roles:write"; none means the user's
+        /// rights. An operator's: "accounts:read", "accounts:write"; none means every operator
+        /// right.
         #[arg(long)]
         scope: Option<String>,
         /// Lifetime, e.g. 15m, 1h, 7d.
         #[arg(long, default_value = "1h")]
         ttl: String,
     },
+    /// Manage customer accounts (what platform operators do through the API).
+    Account {
+        #[command(subcommand)]
+        action: AccountAction,
+    },
+    /// Manage secrets at rest.
+    Secrets {
+        #[command(subcommand)]
+        action: SecretsAction,
+    },
+}
+
+#[derive(Subcommand, Clone, Copy)]
+enum SecretsAction {
+    /// Re-encrypt every stored secret under the active key of LIAISON_SECRET_KEYS.
+    Rotate,
+}
+
+#[derive(Subcommand)]
+enum AccountAction {
+    /// Create an account and its first admin (LOGIN, ACTIVE, Account Admin); prints their ids.
+    Create {
+        /// URL name: 3 to 40 lowercase letters, digits and hyphens; unique.
+        #[arg(long)]
+        slug: String,
+        /// The company's name.
+        #[arg(long)]
+        name: String,
+        /// The first admin's username.
+        #[arg(long)]
+        admin_username: String,
+        /// The first admin's email address.
+        #[arg(long)]
+        admin_email: String,
+        /// The first admin's display name.
+        #[arg(long)]
+        admin_name: Option<String>,
+        /// The first admin's preferred language (BCP 47, e.g. `de-CH`).
+        #[arg(long)]
+        admin_language: Option<String>,
+        /// How many ACTIVE LOGIN users the account may have (at least 1).
+        #[arg(long, default_value_t = 10, allow_negative_numbers = true)]
+        licence_limit: i32,
+    },
+    /// List the accounts: slug, status, seats used, licence limit, creation time and name.
+    List {
+        /// Only accounts with this status.
+        #[arg(long, value_enum)]
+        status: Option<StatusArg>,
+        /// Only accounts whose slug or name contains this text (any letter case).
+        #[arg(long)]
+        search: Option<String>,
+    },
+    /// Suspend an account: its users' tokens are refused until it is reactivated.
+    Suspend {
+        /// The account's slug or id.
+        account: String,
+        /// Why, for the account's audit log.
+        #[arg(long)]
+        reason: Option<String>,
+    },
+    /// Reactivate a suspended account.
+    Reactivate {
+        /// The account's slug or id.
+        account: String,
+    },
+}
+
+#[derive(clap::ValueEnum, Clone, Copy)]
+enum StatusArg {
+    Active,
+    Suspended,
 }
 
 #[derive(Subcommand, Clone, Copy)]
@@ -99,6 +193,7 @@ async fn run(command: Command) -> Result<(), Failure> {
         Command::Token {
             account,
             user,
+            operator,
             scope,
             ttl,
         } => {
@@ -109,26 +204,227 @@ async fn run(command: Command) -> Result<(), Failure> {
                 .ok_or_else(|| {
                     Failure(2, format!("`{ttl}` is not a duration like 15m, 1h or 7d"))
                 })?;
-            let scopes = match scope {
-                Some(scope) => ScopeSet::parse(&scope).map_err(|e| Failure(2, e.to_string()))?,
-                None => ScopeSet::unrestricted(),
-            };
+            match (operator, account, user) {
+                (Some(operator), _, _) => operator_token(&config, &operator, scope, ttl),
+                (None, Some(account), Some(user)) => {
+                    user_token(&config, &account, &user, scope, ttl).await
+                }
+                _ => Err(Failure(
+                    2,
+                    "pass --account and --user, or --operator".into(),
+                )),
+            }
+        }
+        Command::Account { action } => account(&config, action).await,
+        Command::Secrets {
+            action: SecretsAction::Rotate,
+        } => {
             let core = Core::open(&config, Arc::new(SystemClock)).await?;
-            let account = core
-                .services
-                .find_account(&account)
-                .await
-                .map_err(|_| Failure(2, format!("no account `{account}`")))?;
-            let user = core
-                .services
-                .find_user(account.id, &user)
-                .await
-                .map_err(|_| {
-                    Failure(2, format!("no user `{user}` in account `{}`", account.slug))
-                })?;
-            println!("{}", core.user_token(account.id, user.id, scopes, ttl)?);
+            let rotated = core.services.rotate_secrets().await?;
+            println!(
+                "re-encrypted {rotated} secret value(s) under key `{}`",
+                core.services.keyring.active_id()
+            );
             Ok(())
         }
+    }
+}
+
+async fn user_token(
+    config: &Config,
+    account: &str,
+    user: &str,
+    scope: Option<String>,
+    ttl: chrono::Duration,
+) -> Result<(), Failure> {
+    let scopes = match scope {
+        Some(scope) => ScopeSet::parse(&scope).map_err(|e| Failure(2, e.to_string()))?,
+        None => ScopeSet::unrestricted(),
+    };
+    let core = Core::open(config, Arc::new(SystemClock)).await?;
+    let account = core
+        .services
+        .find_account(account)
+        .await
+        .map_err(|_| Failure(2, format!("no account `{account}`")))?;
+    let user = core
+        .services
+        .find_user(account.id, user)
+        .await
+        .map_err(|_| Failure(2, format!("no user `{user}` in account `{}`", account.slug)))?;
+    println!("{}", core.user_token(account.id, user.id, scopes, ttl)?);
+    Ok(())
+}
+
+/// An operator token needs only the signing key, not the database.
+fn operator_token(
+    config: &Config,
+    name: &str,
+    scope: Option<String>,
+    ttl: chrono::Duration,
+) -> Result<(), Failure> {
+    let name = OperatorName::parse(name).map_err(|e| Failure(2, e.to_string()))?;
+    let scopes = match scope {
+        Some(scope) => OperatorScopes::parse(&scope).map_err(|e| Failure(2, e.to_string()))?,
+        None => OperatorScopes::unrestricted(),
+    };
+    let dev_secret = if config.is_production() {
+        None
+    } else {
+        Some(startup::dev_secret(&config.data_dir())?)
+    };
+    let tokens = Tokens::from_config(config, dev_secret)?;
+    println!(
+        "{}",
+        tokens.mint_operator(&name, &scopes, ttl, SystemClock.now())?
+    );
+    Ok(())
+}
+
+/// `liaison account …`: the operators' use cases, run as the system actor `cli`.
+async fn account(config: &Config, action: AccountAction) -> Result<(), Failure> {
+    let core = Core::open(config, Arc::new(SystemClock)).await?;
+    let services = &core.services;
+    let cli = PlatformCaller::Cli;
+    match action {
+        AccountAction::Create {
+            slug,
+            name,
+            admin_username,
+            admin_email,
+            admin_name,
+            admin_language,
+            licence_limit,
+        } => {
+            let new = NewAccount {
+                slug,
+                name,
+                licence_limit,
+                admin: NewUserInput {
+                    username: Some(admin_username),
+                    email: Some(admin_email),
+                    display_name: admin_name,
+                    preferred_language: admin_language,
+                    ..NewUserInput::default()
+                },
+            };
+            let (account, admin) = services.open_account(&cli, new).await.map_err(refusal)?;
+            println!("account {}", account.account.id);
+            println!("admin {}", admin.id);
+        }
+        AccountAction::List { status, search } => {
+            let filter = AccountFilter {
+                statuses: status
+                    .map(|status| match status {
+                        StatusArg::Active => AccountStatus::Active,
+                        StatusArg::Suspended => AccountStatus::Suspended,
+                    })
+                    .into_iter()
+                    .collect(),
+                text: search,
+            };
+            println!("SLUG\tSTATUS\tSEATS_USED\tLICENCE_LIMIT\tCREATED_AT\tNAME");
+            let mut offset = 0;
+            loop {
+                let page = services
+                    .managed_accounts(&cli, &filter, offset, LIST_PAGE)
+                    .await?;
+                for managed in &page {
+                    let account = &managed.account;
+                    println!(
+                        "{}\t{}\t{}\t{}\t{}\t{}",
+                        account.slug,
+                        status_name(account.status),
+                        managed.seats_used,
+                        account.licence_limit,
+                        account
+                            .created_at
+                            .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                        account.name
+                    );
+                }
+                if (page.len() as u64) < LIST_PAGE {
+                    break;
+                }
+                offset += LIST_PAGE;
+            }
+        }
+        AccountAction::Suspend { account, reason } => {
+            let found =
+                services
+                    .managed_account(&cli, &account)
+                    .await
+                    .map_err(|error| match error {
+                        AppError::NotFound => Failure(2, format!("no account `{account}`")),
+                        other => refusal(other),
+                    })?;
+            let managed = services
+                .suspend_account(&cli, found.account.id, reason)
+                .await
+                .map_err(refusal)?;
+            println!(
+                "{} {}",
+                managed.account.slug,
+                status_name(managed.account.status)
+            );
+        }
+        AccountAction::Reactivate { account } => {
+            let found =
+                services
+                    .managed_account(&cli, &account)
+                    .await
+                    .map_err(|error| match error {
+                        AppError::NotFound => Failure(2, format!("no account `{account}`")),
+                        other => refusal(other),
+                    })?;
+            let managed = services
+                .reactivate_account(&cli, found.account.id)
+                .await
+                .map_err(refusal)?;
+            println!(
+                "{} {}",
+                managed.account.slug,
+                status_name(managed.account.status)
+            );
+        }
+    }
+    Ok(())
+}
+
+const LIST_PAGE: u64 = 100;
+
+fn status_name(status: AccountStatus) -> &'static str {
+    match status {
+        AccountStatus::Active => "ACTIVE",
+        AccountStatus::Suspended => "SUSPENDED",
+    }
+}
+
+/// Bad input (exit code 2, each rejected field named by its option) or another failure.
+fn refusal(error: AppError) -> Failure {
+    match error {
+        AppError::Rejected(errors) => Failure(
+            2,
+            errors
+                .iter()
+                .map(|error| format!("{}: {}", option_of(&error.field), error.message))
+                .collect::<Vec<_>>()
+                .join("\n         "),
+        ),
+        other => Failure(1, other.to_string()),
+    }
+}
+
+/// The command-line option of a rejected API input field.
+fn option_of(field: &[String]) -> String {
+    let path: Vec<&str> = field.iter().map(String::as_str).collect();
+    match path.as_slice() {
+        ["input", "licenceLimit"] => "--licence-limit".into(),
+        ["input", "admin", "name"] => "--admin-name".into(),
+        ["input", "admin", "preferredLanguage"] => "--admin-language".into(),
+        ["input", "admin", other] => format!("--admin-{other}"),
+        ["input", other] => format!("--{other}"),
+        _ => "input".into(),
     }
 }
 

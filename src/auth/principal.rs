@@ -2,6 +2,7 @@
 //! (read from the database on each request) intersected with the token's scopes.
 
 use crate::domain::ids::{AccountId, UserId};
+use crate::domain::operator::OperatorScopes;
 use crate::domain::permission::{Area, Grants, Level, Scope, ScopeSet};
 use crate::error::AppError;
 
@@ -68,7 +69,7 @@ impl AccountUser {
 #[derive(Clone, Debug)]
 pub struct Operator {
     pub name: String,
-    pub scopes: ScopeSet,
+    pub scopes: OperatorScopes,
 }
 
 #[derive(Clone, Debug)]

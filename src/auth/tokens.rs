@@ -16,6 +16,7 @@ use thiserror::Error;
 use super::jwks::JwksKeys;
 use crate::config::{Config, IdentityProvider};
 use crate::domain::ids::{AccountId, UserId};
+use crate::domain::operator::{OperatorName, OperatorScopes};
 use crate::domain::permission::ScopeSet;
 
 /// Why a token was refused. The text is safe to show: it names no key or secret.
@@ -86,7 +87,7 @@ pub enum Subject {
     },
     Operator {
         name: String,
-        scopes: ScopeSet,
+        scopes: OperatorScopes,
     },
     Invitee {
         subject: String,
@@ -219,6 +220,33 @@ impl Tokens {
 
     /// Signs a token with Liaison's own key.
     pub fn mint(&self, request: &MintRequest, now: DateTime<Utc>) -> Result<String, TokenError> {
+        self.sign(request, request.scopes.to_claim(), now)
+    }
+
+    /// Signs a platform operator's token: no account, operator scopes (none: every right).
+    pub fn mint_operator(
+        &self,
+        name: &OperatorName,
+        scopes: &OperatorScopes,
+        ttl: Duration,
+        now: DateTime<Utc>,
+    ) -> Result<String, TokenError> {
+        let request = MintRequest {
+            kind: TokenKind::Operator,
+            subject: name.as_str().to_owned(),
+            account_id: None,
+            scopes: ScopeSet::unrestricted(),
+            ttl,
+        };
+        self.sign(&request, scopes.to_claim(), now)
+    }
+
+    fn sign(
+        &self,
+        request: &MintRequest,
+        scope: Option<String>,
+        now: DateTime<Utc>,
+    ) -> Result<String, TokenError> {
         let audience = match request.kind {
             TokenKind::Invitee => INVITEE_AUDIENCE,
             _ => self.audience.as_str(),
@@ -228,7 +256,7 @@ impl Tokens {
             aud: audience,
             sub: request.subject.clone(),
             acc: request.account_id.map(|id| id.to_string()),
-            scope: request.scopes.to_claim(),
+            scope,
             kind: request.kind,
             iat: now.timestamp(),
             nbf: now.timestamp(),
@@ -352,8 +380,14 @@ fn own_subject(
             scopes: scopes(claims)?,
         }),
         (TokenKind::Operator, false) => Ok(Subject::Operator {
-            name: subject.to_owned(),
-            scopes: scopes(claims)?,
+            name: OperatorName::parse(subject)
+                .map_err(|_| TokenError::BadClaims("`sub` is not an operator name"))?
+                .as_str()
+                .to_owned(),
+            scopes: match claim(claims, "scope") {
+                Some(scope) => OperatorScopes::parse(scope).map_err(|_| TokenError::BadScopes)?,
+                None => OperatorScopes::unrestricted(),
+            },
         }),
     }
 }

@@ -3,6 +3,7 @@
 
 pub mod catalog;
 pub mod ids;
+pub mod operator;
 pub mod permission;
 pub mod user;
 pub mod values;

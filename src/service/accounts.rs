@@ -212,3 +212,42 @@ impl Services {
         })
     }
 }
+
+/// How an account's licence seats are used.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct LicenceUsage {
+    /// Seats the account may use.
+    pub limit: i32,
+    /// ACTIVE LOGIN users: each holds a seat.
+    pub used: u64,
+    /// PENDING LOGIN users: each takes a seat when activated.
+    pub pending: u64,
+    /// NON_LOGIN users not deactivated: contacts, holding no seat.
+    pub non_login: u64,
+}
+
+impl Services {
+    /// The caller's account's seat usage. Needs USERS READ.
+    pub async fn licence_usage(&self, caller: &AccountUser) -> AppResult<LicenceUsage> {
+        caller.require(
+            crate::domain::permission::Area::Users,
+            crate::domain::permission::Level::Read,
+        )?;
+        let account = self.account(caller).await?;
+        let mut usage = LicenceUsage {
+            limit: account.licence_limit,
+            ..LicenceUsage::default()
+        };
+        for (kind, status, count) in store::accounts::user_counts(&self.db, account.id).await? {
+            match (kind, status) {
+                (UserKind::Login, UserStatus::Active) => usage.used += count,
+                (UserKind::Login, UserStatus::Pending) => usage.pending += count,
+                (UserKind::NonLogin, UserStatus::Active | UserStatus::Pending) => {
+                    usage.non_login += count;
+                }
+                (_, UserStatus::Deactivated) => {}
+            }
+        }
+        Ok(usage)
+    }
+}

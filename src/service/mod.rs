@@ -6,6 +6,7 @@ pub mod audit;
 pub mod connections;
 pub mod directory;
 pub mod integrations;
+pub mod platform;
 pub mod roles;
 pub mod users;
 

@@ -9,6 +9,7 @@ pub mod constraint;
 pub mod entities;
 pub mod jobs;
 pub mod named;
+pub mod outbox;
 pub mod roles;
 pub mod schedules;
 pub mod users;

@@ -16,14 +16,13 @@ use liaison::domain::ids::UserId;
 use serde_json::{Value, json};
 
 use crate::helpers::{
-    Reply, TEST_SECRET, TestAccount, TestApp, TestDb, assign_roles, create_user, decode_gid,
+    Reply, TEST_SECRET, TestAccount, TestApp, assign_roles, create_user, decode_gid,
     user_with_grants,
 };
 
 const VIEWER: &str = "{ viewer { user { username } } }";
 const IDP_ISSUER: &str = "https://idp.test";
 const IDP_AUDIENCE: &str = "liaison-api";
-const BINARY: &str = env!("CARGO_BIN_EXE_liaison");
 
 // ---------------------------------------------------------------------------------------------
 // Helpers
@@ -250,43 +249,11 @@ async fn spawn_with_jwks_url(jwks: &JwksServer) -> TestApp {
     .await
 }
 
-/// The URL of the test server's own database, for the CLI.
-fn database_url(test_db: &TestDb) -> String {
-    match test_db {
-        TestDb::Sqlite(dir) => format!(
-            "sqlite://{}?mode=rwc",
-            dir.path().join("liaison.db").display()
-        ),
-        TestDb::Postgres { admin_url, name } => {
-            let base = admin_url
-                .rsplit_once('/')
-                .map(|(base, _)| base)
-                .unwrap_or(admin_url);
-            format!("{base}/{name}")
-        }
-    }
-}
-
 /// Runs `liaison token …` against the app's database with a clean `LIAISON_*` environment.
 async fn liaison_token(app: &TestApp, args: &[&str]) -> std::process::Output {
     let data_dir = tempfile::tempdir().expect("temp dir");
-    let mut command = tokio::process::Command::new(BINARY);
-    for (key, _) in std::env::vars() {
-        if key.starts_with("LIAISON_") {
-            command.env_remove(key);
-        }
-    }
-    command
-        .arg("token")
-        .args(args)
-        .current_dir(data_dir.path())
-        .env("RUST_LOG", "warn")
-        .env("LIAISON_DATABASE_URL", database_url(&app.test_db))
-        .env("LIAISON_JWT_SECRET", TEST_SECRET)
-        .env("LIAISON_DATA_DIR", data_dir.path())
-        .output()
-        .await
-        .expect("liaison runs")
+    let mut command = tokio::process::Command::from(app.cli(data_dir.path(), &["token"]));
+    command.args(args).output().await.expect("liaison runs")
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -156,9 +156,12 @@ pub struct TestApp {
     pub statements: Arc<liaison::store::StatementCounter>,
     pub db: DatabaseConnection,
     pub worker: liaison::jobs::worker::Worker,
+    /// The database's URL, for running the binary against it.
+    pub database_url: String,
     tokens: Arc<liaison::auth::tokens::Tokens>,
     _shutdown: oneshot::Sender<()>,
-    pub test_db: TestDb,
+    /// Keeps the database for the test's life (a PostgreSQL one is dropped with it).
+    _test_db: TestDb,
 }
 
 /// The configuration of a test server: random port, test secret, development mode.
@@ -183,6 +186,7 @@ impl TestApp {
     pub async fn spawn_with(adjust: impl FnOnce(&mut Config), clock: Option<SharedClock>) -> Self {
         let (test_db, url) = TestDb::new().await;
         let mut config = test_config(&url);
+        let database_url = url.clone();
         config.data_dir = match &test_db {
             TestDb::Sqlite(dir) => Some(dir.path().to_path_buf()),
             TestDb::Postgres { .. } => Some(std::env::temp_dir()),
@@ -208,9 +212,10 @@ impl TestApp {
             statements,
             db,
             worker,
+            database_url,
             tokens,
             _shutdown: shutdown,
-            test_db,
+            _test_db: test_db,
         }
     }
 
@@ -298,6 +303,31 @@ impl TestApp {
     /// The SQL statements the server has sent so far.
     pub fn statement_count(&self) -> u64 {
         self.statements.statements()
+    }
+}
+
+/// The `liaison` binary with no `LIAISON_*` variable of the test's environment, run in `dir`.
+pub fn liaison_command(dir: &std::path::Path) -> std::process::Command {
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_liaison"));
+    for (key, _) in std::env::vars() {
+        if key.starts_with("LIAISON_") {
+            command.env_remove(key);
+        }
+    }
+    command.current_dir(dir).env("RUST_LOG", "warn");
+    command
+}
+
+impl TestApp {
+    /// `liaison <args>` against this server's database and signing secret, in `dir`.
+    pub fn cli(&self, dir: &std::path::Path, args: &[&str]) -> std::process::Command {
+        let mut command = liaison_command(dir);
+        command
+            .args(args)
+            .env("LIAISON_DATABASE_URL", &self.database_url)
+            .env("LIAISON_JWT_SECRET", TEST_SECRET)
+            .env("LIAISON_DATA_DIR", dir);
+        command
     }
 }
 

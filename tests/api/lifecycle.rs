@@ -9,21 +9,11 @@ use migration::{Migrator, MigratorTrait};
 use sea_orm::{ConnectionTrait, Database};
 use serde_json::json;
 
-use crate::helpers::{TEST_SECRET, TestApp, TestDb};
+use crate::helpers::{TestApp, TestDb};
 
 const BINARY: &str = env!("CARGO_BIN_EXE_liaison");
 
-/// The `liaison` binary with a clean `LIAISON_*` environment.
-fn liaison(dir: &std::path::Path) -> Command {
-    let mut command = Command::new(BINARY);
-    for (key, _) in std::env::vars() {
-        if key.starts_with("LIAISON_") {
-            command.env_remove(key);
-        }
-    }
-    command.current_dir(dir).env("RUST_LOG", "warn");
-    command
-}
+use crate::helpers::liaison_command as liaison;
 
 /// Reads the server's stdout until it has printed the GraphiQL URL and the demo token.
 fn first_run_output(child: &mut Child) -> (String, String) {
@@ -255,35 +245,17 @@ async fn readiness_reports_pending_migrations() {
 async fn the_cli_token_names_its_user_and_nothing_else() {
     let app = TestApp::spawn().await;
     let acme = app.create_account("acme").await;
-    let url = match &app.test_db {
-        TestDb::Sqlite(dir) => format!(
-            "sqlite://{}?mode=rwc",
-            dir.path().join("liaison.db").display()
-        ),
-        TestDb::Postgres { admin_url, name } => {
-            format!(
-                "{}/{name}",
-                admin_url
-                    .rsplit_once('/')
-                    .map_or(admin_url.as_str(), |(base, _)| base)
-            )
-        }
-    };
     let data = tempfile::tempdir().expect("temp dir");
-    let output = liaison(data.path())
-        .args([
-            "token",
-            "--account",
-            &acme.slug,
-            "--user",
-            "acme-admin",
-            "--ttl",
-            "10m",
-        ])
-        .env("LIAISON_DATABASE_URL", &url)
-        .env("LIAISON_JWT_SECRET", TEST_SECRET)
-        .output()
-        .expect("runs");
+    let args = [
+        "token",
+        "--account",
+        &acme.slug,
+        "--user",
+        "acme-admin",
+        "--ttl",
+        "10m",
+    ];
+    let output = app.cli(data.path(), &args).output().expect("runs");
     assert!(
         output.status.success(),
         "{}",

@@ -8,5 +8,6 @@ mod http;
 mod jobs;
 mod lifecycle;
 mod permissions;
+mod platform;
 mod secrets;
 mod tenancy;

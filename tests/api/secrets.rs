@@ -419,3 +419,47 @@ async fn connecting_needs_integrations_full() {
         "only the granted call wrote"
     );
 }
+
+#[tokio::test]
+async fn the_rotate_command_re_encrypts_under_the_active_key() {
+    // Arrange: a secret written under k1; the operator adds k2 and makes it active.
+    let app = spawn_with_ring(&ring_spec(&[("k1", 1)])).await;
+    let acme = admin(&app, "acme").await;
+    connect(
+        &app,
+        &acme.admin_token,
+        "intercom",
+        json!({ "access_token": SECRET, "region": "eu" }),
+    )
+    .await
+    .ok();
+    let dir = tempfile::tempdir().expect("temp dir");
+
+    // Act
+    let output = app
+        .cli(dir.path(), &["secrets", "rotate"])
+        .env("LIAISON_SECRET_KEYS", ring_spec(&[("k1", 1), ("k2", 2)]))
+        .env("LIAISON_SECRET_ACTIVE_KEY", "k2")
+        .output()
+        .expect("liaison runs");
+
+    // Assert
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        stdout.contains("re-encrypted 1 secret value(s) under key `k2`"),
+        "{stdout}"
+    );
+    assert!(!stdout.contains(SECRET));
+    let stored = raw_secrets(&app).await;
+    assert!(
+        stored[0]
+            .as_deref()
+            .is_some_and(|s| s.starts_with("v1.k2.")),
+        "{stored:?}"
+    );
+}

@@ -3,18 +3,20 @@
 
 mod directory;
 mod integrations;
+mod platform;
 mod roles;
 mod users;
 
 use async_graphql::MergedObject;
 
 /// Changes. Each mutation takes one `input` and returns a payload: the changed object, or
-/// `userErrors` when the input was rejected (nothing is written then). Needs a bearer token of an
-/// account user.
+/// `userErrors` when the input was rejected (nothing is written then). Account data needs an
+/// account user's token, account management a platform operator's.
 #[derive(MergedObject, Default)]
 pub struct Mutation(
     users::UserMutation,
     roles::RoleMutation,
     directory::DirectoryMutation,
     integrations::IntegrationMutation,
+    platform::PlatformMutation,
 );

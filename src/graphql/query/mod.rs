@@ -3,6 +3,7 @@
 mod audit;
 mod directory;
 mod integrations;
+mod platform;
 mod users;
 
 use async_graphql::{Context, ID, MergedObject, Object};
@@ -12,7 +13,8 @@ use crate::graphql::types::account::Account;
 use crate::graphql::types::node::{self, Node};
 use crate::graphql::types::viewer::Viewer;
 
-/// Reads. Every field needs a bearer token of an account user and only sees that user's account.
+/// Reads. Every field needs a bearer token: account data needs an account user (who sees only
+/// their own account), account management a platform operator.
 #[derive(MergedObject, Default)]
 pub struct Query(
     RootQuery,
@@ -20,6 +22,7 @@ pub struct Query(
     directory::DirectoryQuery,
     integrations::IntegrationQuery,
     audit::AuditQuery,
+    platform::PlatformQuery,
 );
 
 #[derive(Default)]

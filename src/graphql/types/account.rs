@@ -1,6 +1,10 @@
-use async_graphql::{ID, Object};
+use async_graphql::{Context, ID, Object};
 use chrono::{DateTime, Utc};
 
+use super::platform::LicenceUsage;
+use crate::error::AppError;
+use crate::graphql::context::{caller, services};
+use crate::graphql::errors::deny_field;
 use crate::graphql::relay::encode_id;
 use crate::store::entities::account::{self, AccountStatus};
 
@@ -36,5 +40,20 @@ impl Account {
     /// When the account was created.
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at
+    }
+    /// How the licence seats are used: the limit, seats in use, pending and non-login users.
+    /// Needs USERS READ (`null` with FORBIDDEN at this field otherwise).
+    async fn licence_usage(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Option<LicenceUsage>> {
+        match services(ctx).licence_usage(caller(ctx)?).await {
+            Ok(usage) => Ok(Some(usage.into())),
+            Err(denied @ (AppError::Forbidden(..) | AppError::InsufficientScopes { .. })) => {
+                deny_field(ctx, denied);
+                Ok(None)
+            }
+            Err(other) => Err(other.into()),
+        }
     }
 }

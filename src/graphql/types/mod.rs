@@ -8,6 +8,7 @@ pub mod enums;
 pub mod integration;
 pub mod node;
 pub mod payload;
+pub mod platform;
 pub mod role;
 pub mod user;
 pub mod viewer;
