@@ -24,6 +24,9 @@ use crate::graphql::{self, SchemaSettings};
 use crate::http::metrics::Metrics;
 use crate::http::state::{AppState, HttpSettings};
 use crate::jobs::{self, Handlers, worker::Worker};
+use crate::mail::outbox::Mailer;
+use crate::mail::templates::Templates;
+use crate::mail::transport::MailTransport;
 use crate::service::Services;
 use crate::service::accounts::DEMO_SLUG;
 use crate::store::{self, StatementCounter};
@@ -40,6 +43,8 @@ pub enum StartupError {
     Keys(String),
     #[error("{0}")]
     Io(#[from] std::io::Error),
+    #[error("mail: {0}")]
+    Mail(String),
     #[error("first run: {0}")]
     FirstRun(#[from] crate::error::AppError),
 }
@@ -79,12 +84,21 @@ impl Core {
             None => KeyRing::development(&config.data_dir()),
         }
         .map_err(|e| StartupError::Keys(e.to_string()))?;
+        let mailer = Mailer {
+            templates: Templates::built_in(&config.default_language)
+                .map_err(|e| StartupError::Mail(e.to_string()))?,
+            transport: MailTransport::from_config(config).map_err(StartupError::Mail)?,
+            from: config.mail_from.clone(),
+            default_language: config.default_language.clone(),
+            message_id_domain: message_id_domain(&config.public_url()),
+        };
         Ok(Self {
             services: Services {
                 db,
                 clock,
                 catalog: Arc::new(catalog),
                 keyring: Arc::new(keyring),
+                mailer: Arc::new(mailer),
             },
             tokens: Arc::new(tokens),
             statements,
@@ -109,6 +123,22 @@ impl Core {
             },
             self.services.clock.now(),
         )
+    }
+}
+
+/// The host of the public URL, the right-hand side of Message-IDs.
+fn message_id_domain(public_url: &str) -> String {
+    let host = public_url
+        .split("://")
+        .nth(1)
+        .unwrap_or(public_url)
+        .split(['/', ':'])
+        .next()
+        .unwrap_or_default();
+    if host.is_empty() {
+        "liaison.local".into()
+    } else {
+        host.to_owned()
     }
 }
 

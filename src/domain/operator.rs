@@ -15,15 +15,26 @@ pub enum OperatorScope {
     AccountsRead,
     /// Create, rename, re-limit, suspend and reactivate accounts.
     AccountsWrite,
+    /// Read the outbox: which emails were sent to whom, and how delivery went.
+    MailRead,
+    /// Send test emails (and read the outbox).
+    MailWrite,
 }
 
 impl OperatorScope {
-    pub const ALL: [OperatorScope; 2] = [OperatorScope::AccountsRead, OperatorScope::AccountsWrite];
+    pub const ALL: [OperatorScope; 4] = [
+        OperatorScope::AccountsRead,
+        OperatorScope::AccountsWrite,
+        OperatorScope::MailRead,
+        OperatorScope::MailWrite,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
             OperatorScope::AccountsRead => "accounts:read",
             OperatorScope::AccountsWrite => "accounts:write",
+            OperatorScope::MailRead => "mail:read",
+            OperatorScope::MailWrite => "mail:write",
         }
     }
 
@@ -31,6 +42,7 @@ impl OperatorScope {
     fn covers(self, needed: OperatorScope) -> bool {
         self == needed
             || (self == OperatorScope::AccountsWrite && needed == OperatorScope::AccountsRead)
+            || (self == OperatorScope::MailWrite && needed == OperatorScope::MailRead)
     }
 }
 
@@ -43,7 +55,8 @@ impl fmt::Display for OperatorScope {
 #[derive(Debug, Error, PartialEq, Eq)]
 pub enum OperatorParseError {
     #[error(
-        "unknown operator scope `{0}`: operator scopes are `accounts:read` and `accounts:write`"
+        "unknown operator scope `{0}`: operator scopes are `accounts:read`, `accounts:write`, \
+         `mail:read` and `mail:write`"
     )]
     UnknownScope(String),
     #[error(

@@ -79,7 +79,9 @@ impl Handlers {
 
     /// Every handler Liaison ships.
     pub fn built_in() -> Self {
-        Self::default().with(maintenance::PurgeFinishedJobs)
+        Self::default()
+            .with(maintenance::PurgeFinishedJobs)
+            .with(crate::mail::outbox::DeliverEmail)
     }
 }
 

@@ -17,14 +17,16 @@ use sea_orm::DatabaseConnection;
 use crate::clock::SharedClock;
 use crate::crypto::keyring::KeyRing;
 use crate::domain::catalog::Catalog;
+use crate::mail::outbox::Mailer;
 
-/// What every service needs: the database, the clock, the catalog and the key ring.
+/// What every service needs: the database, the clock, the catalog, the key ring and the mailer.
 #[derive(Clone)]
 pub struct Services {
     pub db: DatabaseConnection,
     pub clock: SharedClock,
     pub catalog: Arc<Catalog>,
     pub keyring: Arc<KeyRing>,
+    pub mailer: Arc<Mailer>,
 }
 
 /// A change to an optional field: leave it, clear it, or set it.

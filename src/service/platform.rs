@@ -390,3 +390,63 @@ impl Services {
         })
     }
 }
+
+impl Services {
+    /// Sends a test email through the outbox (operators check the mail setup with it).
+    pub async fn send_test_email(
+        &self,
+        caller: &PlatformCaller<'_>,
+        to: &str,
+        language: Option<&str>,
+    ) -> AppResult<uuid::Uuid> {
+        caller.require(&[OperatorScope::MailWrite])?;
+        let mut rejections = super::Rejections::default();
+        let address = rejections.check(&["input", "to"], crate::domain::values::Email::parse(to));
+        let language = language.and_then(|raw| {
+            rejections.check(
+                &["input", "language"],
+                crate::domain::values::LanguageTag::parse(raw),
+            )
+        });
+        rejections.finish()?;
+        let address = address.ok_or(AppError::Internal("validated address missing".into()))?;
+        let txn = crate::store::begin_write(&self.db).await?;
+        let id = self
+            .send_email(
+                &txn,
+                crate::mail::outbox::Email {
+                    account_id: None,
+                    recipient_user_id: None,
+                    to_address: address.as_str(),
+                    to_name: None,
+                    template: "test-email",
+                    language: language.as_ref().map(|l| l.as_str()),
+                    context: serde_json::json!({ "operator": caller.label(), "product": "Liaison" }),
+                },
+            )
+            .await?;
+        txn.commit().await?;
+        Ok(id)
+    }
+
+    /// The outbox, newest first (operators: `mail:read`).
+    pub async fn outbox(
+        &self,
+        caller: &PlatformCaller<'_>,
+        filter: &crate::store::outbox::OutboxFilter,
+        offset: u64,
+        limit: u64,
+    ) -> AppResult<Vec<crate::store::entities::outbox_message::Model>> {
+        caller.require(&[OperatorScope::MailRead])?;
+        Ok(crate::store::outbox::page(&self.db, filter, offset, limit).await?)
+    }
+
+    pub async fn outbox_count(
+        &self,
+        caller: &PlatformCaller<'_>,
+        filter: &crate::store::outbox::OutboxFilter,
+    ) -> AppResult<u64> {
+        caller.require(&[OperatorScope::MailRead])?;
+        Ok(crate::store::outbox::count(&self.db, filter).await?)
+    }
+}

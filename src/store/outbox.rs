@@ -13,7 +13,10 @@ use super::entities::outbox_message::{self, OutboxStatus};
 use super::entities::user;
 use crate::domain::ids::{AccountId, UserId};
 
-pub async fn insert(conn: &impl Conn, model: outbox_message::ActiveModel) -> Result<outbox_message::Model, DbErr> {
+pub async fn insert(
+    conn: &impl Conn,
+    model: outbox_message::ActiveModel,
+) -> Result<outbox_message::Model, DbErr> {
     model.insert(conn).await
 }
 
@@ -31,8 +34,14 @@ pub async fn record_attempt(
 ) -> Result<bool, DbErr> {
     let mut update = outbox_message::Entity::update_many()
         .col_expr(outbox_message::Column::Status, Expr::value(status))
-        .col_expr(outbox_message::Column::Attempts, Expr::col(outbox_message::Column::Attempts).add(1))
-        .col_expr(outbox_message::Column::LastReply, Expr::value(reply.map(str::to_owned)))
+        .col_expr(
+            outbox_message::Column::Attempts,
+            Expr::col(outbox_message::Column::Attempts).add(1),
+        )
+        .col_expr(
+            outbox_message::Column::LastReply,
+            Expr::value(reply.map(str::to_owned)),
+        )
         .col_expr(outbox_message::Column::UpdatedAt, Expr::value(now));
     if status == OutboxStatus::Delivered {
         update = update.col_expr(outbox_message::Column::DeliveredAt, Expr::value(now));

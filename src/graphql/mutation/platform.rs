@@ -105,6 +105,22 @@ fn account_id(id: &ID) -> async_graphql::Result<AccountId> {
     Ok(decode_typed(id, ACCOUNT)?)
 }
 
+/// A test email to send.
+#[derive(InputObject)]
+pub struct SendTestEmailInput {
+    /// Echoed by the payload.
+    pub client_mutation_id: Option<String>,
+    /// The recipient's address.
+    pub to: String,
+    /// BCP 47 language of the email; the default language when omitted.
+    pub language: Option<String>,
+}
+
+payload!(
+    /// The id of the recorded outbox message.
+    SendTestEmailPayload { outbox_message_id: ID }
+);
+
 #[derive(Default)]
 pub struct PlatformMutation;
 
@@ -190,5 +206,21 @@ impl PlatformMutation {
         let id = account_id(&input.id)?;
         let result = services(ctx).reactivate_account(&caller, id).await;
         ReactivateAccountPayload::from_result(input.client_mutation_id, result, ManagedAccount)
+    }
+
+    /// Sends a test email through the outbox to check the mail setup; it is delivered by the
+    /// background worker. Platform operators only (scope `mail:write`).
+    async fn send_test_email(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The recipient and language.")] input: SendTestEmailInput,
+    ) -> async_graphql::Result<SendTestEmailPayload> {
+        let caller = PlatformCaller::Operator(platform::operator(principal(ctx))?);
+        let result = services(ctx)
+            .send_test_email(&caller, &input.to, input.language.as_deref())
+            .await;
+        SendTestEmailPayload::from_result(input.client_mutation_id, result, |id| {
+            crate::graphql::relay::encode_id("OutboxMessage", &id.to_string())
+        })
     }
 }

@@ -7,9 +7,10 @@ use async_graphql::{Context, InputObject, Object};
 use crate::auth::principal::Operator;
 use crate::graphql::context::{max_page, principal, services};
 use crate::graphql::relay::{self, CursorScope, PageArgs, TotalCount};
-use crate::graphql::types::platform::{AccountStatus, ManagedAccount};
+use crate::graphql::types::platform::{AccountStatus, ManagedAccount, OutboxMessage, OutboxStatus};
 use crate::service::platform::{self, PlatformCaller};
 use crate::store::accounts::AccountFilter;
+use crate::store::outbox::OutboxFilter;
 
 /// Which accounts to list. All conditions must hold.
 #[derive(InputObject, Default, Clone, Debug)]
@@ -105,6 +106,64 @@ impl PlatformQuery {
             &scope,
             window,
             accounts.into_iter().map(ManagedAccount).collect(),
+            total,
+        ))
+    }
+
+    /// The outbox, newest first: every email Liaison recorded, with its delivery state.
+    /// Platform operators only (scope `mail:read`).
+    #[graphql(complexity = "relay::page_complexity(first, None, child_complexity)")]
+    async fn outbox_messages(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Only messages in one of these states.")] statuses: Option<
+            Vec<OutboxStatus>,
+        >,
+        #[graphql(desc = "Only messages to this address.")] to_address: Option<String>,
+        #[graphql(desc = "How many messages, 1 to the maximum page size; 20 when omitted.")] first: Option<i32>,
+        #[graphql(
+            desc = "Start after this edge `cursor`, taken from this list with the same arguments."
+        )]
+        after: Option<String>,
+    ) -> async_graphql::Result<Connection<String, OutboxMessage, TotalCount>> {
+        let operator = platform::operator(principal(ctx))?.clone();
+        let services = services(ctx).clone();
+        let filter = OutboxFilter {
+            account_id: None,
+            statuses: statuses.iter().flatten().map(|s| (*s).into()).collect(),
+            to_address,
+        };
+        let scope = CursorScope {
+            list: "outboxMessages",
+            ordering: format!("{filter:?}"),
+            account: None,
+        };
+        let args = PageArgs {
+            first,
+            after,
+            last: None,
+            before: None,
+        };
+        let caller = PlatformCaller::Operator(&operator);
+        let window = relay::window(&args, &scope, max_page(ctx), || {
+            services.outbox_count(&caller, &filter)
+        })
+        .await?;
+        let messages = services
+            .outbox(&caller, &filter, window.offset, window.limit + 1)
+            .await?;
+        let total = TotalCount::new(move || {
+            let (services, operator, filter) = (services.clone(), operator.clone(), filter.clone());
+            async move {
+                services
+                    .outbox_count(&PlatformCaller::Operator(&operator), &filter)
+                    .await
+            }
+        });
+        Ok(relay::connection(
+            &scope,
+            window,
+            messages.into_iter().map(OutboxMessage).collect(),
             total,
         ))
     }

@@ -165,7 +165,10 @@ impl Integration {
     /// This account's connection, if any. Needs INTEGRATIONS READ.
     async fn connection(&self, ctx: &Context<'_>) -> Option<ConnectionState> {
         match caller(ctx).and_then(|c| c.require(Area::Integrations, Level::Read)) {
-            Ok(()) => self.connection.clone().map(|model| ConnectionState { model }),
+            Ok(()) => self
+                .connection
+                .clone()
+                .map(|model| ConnectionState { model }),
             Err(error) => {
                 deny_field(ctx, error);
                 None

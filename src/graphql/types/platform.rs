@@ -128,3 +128,87 @@ impl From<DomainLicenceUsage> for LicenceUsage {
         }
     }
 }
+
+/// The delivery state of an outbox message.
+#[derive(async_graphql::Enum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OutboxStatus {
+    /// Waiting for delivery (or for a retry).
+    Pending,
+    /// Accepted by the SMTP server.
+    Delivered,
+    /// Refused for good, or given up after every retry.
+    Failed,
+}
+
+impl From<crate::store::entities::outbox_message::OutboxStatus> for OutboxStatus {
+    fn from(status: crate::store::entities::outbox_message::OutboxStatus) -> Self {
+        use crate::store::entities::outbox_message::OutboxStatus as S;
+        match status {
+            S::Pending => Self::Pending,
+            S::Delivered => Self::Delivered,
+            S::Failed => Self::Failed,
+        }
+    }
+}
+
+impl From<OutboxStatus> for crate::store::entities::outbox_message::OutboxStatus {
+    fn from(status: OutboxStatus) -> Self {
+        match status {
+            OutboxStatus::Pending => Self::Pending,
+            OutboxStatus::Delivered => Self::Delivered,
+            OutboxStatus::Failed => Self::Failed,
+        }
+    }
+}
+
+/// An email of the outbox, as the vendor's communication log shows it to operators.
+pub struct OutboxMessage(pub crate::store::entities::outbox_message::Model);
+
+/// An email of the outbox: to whom, what, and how delivery went.
+#[async_graphql::Object]
+impl OutboxMessage {
+    /// Opaque global id.
+    async fn id(&self) -> async_graphql::ID {
+        crate::graphql::relay::encode_id("OutboxMessage", &self.0.id.to_string())
+    }
+    /// The recipient's address.
+    async fn to_address(&self) -> &str {
+        &self.0.to_address
+    }
+    /// The template it was rendered from, e.g. `test-email`.
+    async fn template(&self) -> &str {
+        &self.0.template
+    }
+    /// The language it was rendered in.
+    async fn language(&self) -> &str {
+        &self.0.language
+    }
+    /// The subject line.
+    async fn subject(&self) -> &str {
+        &self.0.subject
+    }
+    /// The stable Message-ID every delivery attempt uses.
+    async fn message_id(&self) -> &str {
+        &self.0.message_id
+    }
+    /// Delivery state.
+    async fn status(&self) -> OutboxStatus {
+        self.0.status.into()
+    }
+    /// Delivery attempts so far.
+    async fn attempts(&self) -> i32 {
+        self.0.attempts
+    }
+    /// The SMTP server's last reply (or the connection problem).
+    async fn last_reply(&self) -> Option<&str> {
+        self.0.last_reply.as_deref()
+    }
+    /// When it was recorded.
+    async fn created_at(&self) -> chrono::DateTime<chrono::Utc> {
+        self.0.created_at
+    }
+    /// When the SMTP server accepted it.
+    async fn delivered_at(&self) -> Option<chrono::DateTime<chrono::Utc>> {
+        self.0.delivered_at
+    }
+}
