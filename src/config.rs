@@ -124,6 +124,8 @@ pub struct Config {
     pub rate_limit_per_ip_per_minute: u32,
     pub rate_limit_per_user_per_minute: u32,
     pub rate_limit_per_account_per_minute: u32,
+    /// The window the limits count in, in seconds (60: per minute).
+    pub rate_limit_window_seconds: u64,
     /// A header holding the client's address when a trusted proxy sets it (e.g. `x-forwarded-for`,
     /// first entry); otherwise the socket address is used.
     pub client_ip_header: Option<String>,
@@ -169,6 +171,7 @@ impl Default for Config {
             rate_limit_per_ip_per_minute: 600,
             rate_limit_per_user_per_minute: 600,
             rate_limit_per_account_per_minute: 3000,
+            rate_limit_window_seconds: 60,
             client_ip_header: None,
         }
     }

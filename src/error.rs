@@ -49,6 +49,8 @@ pub enum AppError {
     },
     #[error("not found")]
     NotFound,
+    #[error("too many requests; retry after {retry_after_seconds} s")]
+    RateLimited { retry_after_seconds: u64 },
     #[error("{0}")]
     BadInput(String),
     #[error("the request was refused: {}", .0.first().map(|e| e.message.as_str()).unwrap_or("invalid input"))]
@@ -68,6 +70,7 @@ impl AppError {
             AppError::Forbidden(..) | AppError::ForbiddenBecause(_) => "FORBIDDEN",
             AppError::InsufficientScopes { .. } => "INSUFFICIENT_SCOPES",
             AppError::NotFound => "NOT_FOUND",
+            AppError::RateLimited { .. } => "RATE_LIMITED",
             AppError::BadInput(_) | AppError::Rejected(_) => "BAD_USER_INPUT",
             AppError::Database(_) | AppError::Internal(_) => "INTERNAL",
         }

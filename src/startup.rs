@@ -22,6 +22,7 @@ use crate::domain::catalog::{BUILT_IN, Catalog};
 use crate::domain::permission::ScopeSet;
 use crate::graphql::{self, SchemaSettings};
 use crate::http::metrics::Metrics;
+use crate::http::rate_limit::RateLimits;
 use crate::http::state::{AppState, HttpSettings};
 use crate::jobs::{self, Handlers, worker::Worker};
 use crate::mail::outbox::Mailer;
@@ -226,7 +227,9 @@ impl Application {
                 max_batch: config.max_batch,
                 request_timeout_seconds: config.request_timeout_seconds,
                 cors_allowed_origins: config.cors_allowed_origins.clone(),
+                client_ip_header: config.client_ip_header.clone(),
             }),
+            limits: RateLimits::from_config(config),
         };
         let listener = TcpListener::bind(config.bind).await?;
         let address = listener.local_addr()?;
@@ -273,7 +276,10 @@ impl Application {
         let worker = self
             .run_worker
             .then(|| tokio::spawn(self.worker.run(worker_stopped)));
-        let served = axum::serve(self.listener, self.router)
+        let router = self
+            .router
+            .into_make_service_with_connect_info::<SocketAddr>();
+        let served = axum::serve(self.listener, router)
             .with_graceful_shutdown(async move {
                 shutdown.await;
                 let _ = stop_worker.send(true);

@@ -114,6 +114,12 @@ fn annotate(error: &mut ServerError, app_error: &AppError, request_id: Option<&s
         set(error, "requiredScopes", required.clone());
         set(error, "grantedScopes", granted.clone());
     }
+    if let AppError::RateLimited {
+        retry_after_seconds,
+    } = app_error
+    {
+        set(error, "retryAfterSeconds", *retry_after_seconds);
+    }
     if app_error.is_internal()
         && let Some(id) = request_id
     {

@@ -12,13 +12,15 @@ use async_graphql::parser::types::{
 };
 use async_graphql::{BatchRequest, Request, Response, ServerError, Value};
 use axum::body::Bytes;
-use axum::extract::{RawQuery, State};
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response as HttpResponse};
 use serde::Serialize;
 
 use super::REQUEST_ID;
-use super::state::AppState;
+use super::state::{AppState, client_ip};
 use crate::auth::authenticate::authenticate;
 use crate::auth::principal::Principal;
 use crate::error::AppError;
@@ -69,6 +71,16 @@ impl Negotiated {
     }
 
     fn fail_with(&self, error: &AppError) -> HttpResponse {
+        if let AppError::RateLimited {
+            retry_after_seconds,
+        } = error
+        {
+            let mut response = self.fail(StatusCode::TOO_MANY_REQUESTS, request_error(error, None));
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(*retry_after_seconds));
+            return response;
+        }
         let status = match error {
             AppError::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
             AppError::AccountSuspended
@@ -88,13 +100,26 @@ impl Negotiated {
     }
 }
 
+/// The client address's rate limit, checked before anything else (token guessing included).
+pub fn limit_ip(state: &AppState, headers: &HeaderMap, socket: SocketAddr) -> Result<(), AppError> {
+    let ip = client_ip(&state.settings, headers, socket);
+    state.limits.check_ip(ip).map_err(|limited| {
+        state.metrics.record_rate_limited(limited.policy);
+        limited.to_error()
+    })
+}
+
 /// `POST /graphql`: one operation, or a batch of at most `max_batch`.
 pub async fn post_graphql(
     State(state): State<AppState>,
+    ConnectInfo(socket): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     body: Bytes,
 ) -> HttpResponse {
     let negotiated = Negotiated::from(&headers);
+    if let Err(refused) = limit_ip(&state, &headers, socket) {
+        return negotiated.fail_with(&refused);
+    }
     let content_type = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -139,10 +164,14 @@ pub async fn post_graphql(
 /// `GET /graphql`: GraphiQL for a browser, or a query (never a mutation) from the URL.
 pub async fn get_graphql(
     State(state): State<AppState>,
+    ConnectInfo(socket): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     RawQuery(raw): RawQuery,
 ) -> HttpResponse {
     let negotiated = Negotiated::from(&headers);
+    if let Err(refused) = limit_ip(&state, &headers, socket) {
+        return negotiated.fail_with(&refused);
+    }
     let wants_html = headers
         .get(header::ACCEPT)
         .and_then(|v| v.to_str().ok())
@@ -258,6 +287,10 @@ async fn execute(
             return negotiated.fail_with(&error);
         }
     };
+    if let Err(limited) = state.limits.check_principal(&principal) {
+        state.metrics.record_rate_limited(limited.policy);
+        return negotiated.fail_with(&limited.to_error());
+    }
     let (single, requests) = match batch {
         BatchRequest::Single(request) => (true, vec![request]),
         BatchRequest::Batch(requests) => (false, requests),

@@ -23,11 +23,18 @@ pub struct CodeLabels {
     pub code: String,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct PolicyLabels {
+    pub policy: String,
+}
+
 pub struct Metrics {
     registry: Registry,
     pub requests: Family<OperationLabels, Counter>,
     pub latency: Family<OperationLabels, Histogram>,
     pub errors: Family<CodeLabels, Counter>,
+    pub rate_limited: Family<PolicyLabels, Counter>,
+    pub timeouts: Counter,
     statements: Gauge,
     failed_statements: Gauge,
     pool_size: Gauge,
@@ -45,6 +52,8 @@ impl Metrics {
             Histogram::new(exponential_buckets(0.0005, 2.0, 16))
         });
         let errors = Family::<CodeLabels, Counter>::default();
+        let rate_limited = Family::<PolicyLabels, Counter>::default();
+        let timeouts = Counter::default();
         let statements = Gauge::default();
         let failed_statements = Gauge::default();
         let pool_size = Gauge::default();
@@ -60,6 +69,16 @@ impl Metrics {
             latency.clone(),
         );
         registry.register("graphql_errors", "GraphQL errors by code", errors.clone());
+        registry.register(
+            "rate_limited_requests",
+            "Requests refused by a rate limit, by policy",
+            rate_limited.clone(),
+        );
+        registry.register(
+            "timed_out_requests",
+            "Requests that hit the request timeout",
+            timeouts.clone(),
+        );
         registry.register(
             "db_statements",
             "SQL statements sent (total)",
@@ -85,6 +104,8 @@ impl Metrics {
             requests,
             latency,
             errors,
+            rate_limited,
+            timeouts,
             statements,
             failed_statements,
             pool_size,
@@ -108,6 +129,15 @@ impl Metrics {
                 code: code.to_owned(),
             })
             .inc();
+    }
+
+    pub fn record_rate_limited(&self, policy: super::rate_limit::Policy) {
+        self.rate_limited
+            .get_or_create(&PolicyLabels {
+                policy: policy.as_str().to_owned(),
+            })
+            .inc();
+        self.record_error("RATE_LIMITED");
     }
 
     /// The text exposition, with the database gauges read now.

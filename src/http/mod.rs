@@ -3,6 +3,7 @@
 pub mod graphql;
 pub mod health;
 pub mod metrics;
+pub mod rate_limit;
 pub mod state;
 pub mod ws;
 
@@ -25,6 +26,7 @@ pub fn router(state: AppState) -> Router {
     let max_body = state.settings.max_body_bytes;
     let timeout = Duration::from_secs(state.settings.request_timeout_seconds);
     let cors = cors_layer(&state.settings.cors_allowed_origins);
+    let metrics = state.metrics.clone();
     let mut router = Router::new()
         .route(
             "/graphql",
@@ -39,6 +41,10 @@ pub fn router(state: AppState) -> Router {
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
             timeout,
+        ))
+        .layer(axum::middleware::map_response_with_state(
+            metrics,
+            count_timeouts,
         ));
     if let Some(cors) = cors {
         router = router.layer(cors);
@@ -57,6 +63,17 @@ pub fn router(state: AppState) -> Router {
             }),
         )
         .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+}
+
+/// Counts the requests the timeout layer answered with 408.
+async fn count_timeouts(
+    axum::extract::State(metrics): axum::extract::State<std::sync::Arc<metrics::Metrics>>,
+    response: axum::response::Response,
+) -> axum::response::Response {
+    if response.status() == StatusCode::REQUEST_TIMEOUT {
+        metrics.timeouts.inc();
+    }
+    response
 }
 
 fn cors_layer(origins: &[String]) -> Option<CorsLayer> {

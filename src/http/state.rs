@@ -6,7 +6,24 @@ use crate::auth::tokens::Tokens;
 use crate::graphql::AppSchema;
 use crate::service::Services;
 
+/// The client's address: the trusted proxy header's first entry, or the socket's.
+pub fn client_ip(
+    settings: &HttpSettings,
+    headers: &axum::http::HeaderMap,
+    socket: std::net::SocketAddr,
+) -> std::net::IpAddr {
+    settings
+        .client_ip_header
+        .as_deref()
+        .and_then(|name| headers.get(name))
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.split(',').next())
+        .and_then(|first| first.trim().parse().ok())
+        .unwrap_or(socket.ip())
+}
+
 use super::metrics::Metrics;
+use super::rate_limit::RateLimits;
 
 /// HTTP settings from configuration.
 #[derive(Clone, Debug)]
@@ -16,6 +33,8 @@ pub struct HttpSettings {
     pub max_batch: usize,
     pub request_timeout_seconds: u64,
     pub cors_allowed_origins: Vec<String>,
+    /// A header a trusted proxy sets with the client's address (first entry).
+    pub client_ip_header: Option<String>,
 }
 
 #[derive(Clone)]
@@ -25,4 +44,5 @@ pub struct AppState {
     pub tokens: Arc<Tokens>,
     pub metrics: Arc<Metrics>,
     pub settings: Arc<HttpSettings>,
+    pub limits: Arc<RateLimits>,
 }

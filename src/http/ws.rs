@@ -5,9 +5,14 @@
 use async_graphql::Data;
 use async_graphql::http::ALL_WEBSOCKET_PROTOCOLS;
 use async_graphql_axum::{GraphQLProtocol, GraphQLWebSocket};
-use axum::extract::{State, WebSocketUpgrade};
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, State, WebSocketUpgrade};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::IntoResponse;
 use axum::response::Response;
 
+use super::graphql::limit_ip;
 use super::state::AppState;
 use crate::auth::authenticate::authenticate;
 use crate::auth::principal::Principal;
@@ -17,9 +22,24 @@ use crate::graphql::loaders::Loaders;
 
 pub async fn graphql_ws(
     State(state): State<AppState>,
+    ConnectInfo(socket): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
     protocol: GraphQLProtocol,
     upgrade: WebSocketUpgrade,
 ) -> Response {
+    if let Err(refused) = limit_ip(&state, &headers, socket) {
+        let retry = match refused {
+            AppError::RateLimited {
+                retry_after_seconds,
+            } => retry_after_seconds,
+            _ => 1,
+        };
+        return (
+            StatusCode::TOO_MANY_REQUESTS,
+            [(header::RETRY_AFTER, retry.to_string())],
+        )
+            .into_response();
+    }
     let schema = state.schema.clone();
     upgrade
         .protocols(ALL_WEBSOCKET_PROTOCOLS)
@@ -45,6 +65,10 @@ async fn connection_init(
         .or_else(|| header.strip_prefix("bearer "))
         .ok_or(AppError::Unauthenticated("use `Bearer <token>`"))?;
     let principal = authenticate(&state.services.db, &state.tokens, Some(token)).await?;
+    if let Err(limited) = state.limits.check_principal(&principal) {
+        state.metrics.record_rate_limited(limited.policy);
+        return Err(limited.to_error().into());
+    }
     let mut data = Data::default();
     if let Principal::User(user) = &principal {
         data.insert(Loaders::new(&state.services.db, user.account_id));

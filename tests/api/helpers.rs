@@ -173,6 +173,9 @@ pub fn test_config(database_url: &str) -> Config {
         jwt_secret: Some(SecretString::from(TEST_SECRET)),
         // Tests drive the worker themselves (`app.worker.run_pending_jobs()`), deterministically.
         worker_enabled: false,
+        // One test may send hundreds of requests from one address; tests/api/limits.rs turns
+        // the limits on with small numbers.
+        rate_limit_enabled: false,
         ..Config::default()
     }
 }

@@ -7,6 +7,7 @@ mod auth;
 mod http;
 mod jobs;
 mod lifecycle;
+mod limits;
 mod mail;
 mod permissions;
 mod platform;
