@@ -23,6 +23,9 @@ mod m20261122_000014_create_jobs;
 mod m20261122_000015_create_schedules;
 mod m20261122_000016_create_outbox_messages;
 mod m20261122_000017_add_users_email_invalid_at;
+mod m20261122_000018_create_integration_contacts;
+mod m20261122_000019_add_users_title;
+mod m20261122_000020_add_users_is_distribution_list;
 
 pub struct Migrator;
 
@@ -47,6 +50,9 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000015_create_schedules::Migration),
             Box::new(m20261122_000016_create_outbox_messages::Migration),
             Box::new(m20261122_000017_add_users_email_invalid_at::Migration),
+            Box::new(m20261122_000018_create_integration_contacts::Migration),
+            Box::new(m20261122_000019_add_users_title::Migration),
+            Box::new(m20261122_000020_add_users_is_distribution_list::Migration),
         ]
     }
 }

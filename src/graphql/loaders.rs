@@ -30,6 +30,9 @@ pub struct Loaders {
     pub groups_of_user: Cached<GroupsOfUser>,
     pub skills_of_user: Cached<SkillsOfUser>,
     pub grants_of_role: Cached<GrantsOfRole>,
+    pub contacts_of_integration: Cached<ContactsOfIntegration>,
+    pub integrations_of_user: Cached<IntegrationsOfUser>,
+    pub connection_of_integration: Cached<ConnectionOfIntegration>,
 }
 
 impl Loaders {
@@ -47,6 +50,9 @@ impl Loaders {
             groups_of_user: make(GroupsOfUser(scope())),
             skills_of_user: make(SkillsOfUser(scope())),
             grants_of_role: make(GrantsOfRole(scope())),
+            contacts_of_integration: make(ContactsOfIntegration(scope())),
+            integrations_of_user: make(IntegrationsOfUser(scope())),
+            connection_of_integration: make(ConnectionOfIntegration(scope())),
         }
     }
 }
@@ -191,5 +197,52 @@ impl Loader<RoleId> for GrantsOfRole {
         store::roles::grants_by_roles(&self.0.db, self.0.account, &roles)
             .await
             .map_err(failed)
+    }
+}
+
+pub struct ContactsOfIntegration(Scope);
+
+impl Loader<String> for ContactsOfIntegration {
+    type Value = Vec<user::Model>;
+    type Error = LoadError;
+
+    async fn load(&self, keys: &[String]) -> Result<HashMap<String, Vec<user::Model>>, LoadError> {
+        let mut found = store::contacts::by_integrations(&self.0.db, self.0.account, keys)
+            .await
+            .map_err(failed)?;
+        Ok(keys
+            .iter()
+            .map(|key| (key.clone(), found.remove(key).unwrap_or_default()))
+            .collect())
+    }
+}
+
+pub struct IntegrationsOfUser(Scope);
+
+impl Loader<UserId> for IntegrationsOfUser {
+    type Value = Vec<String>;
+    type Error = LoadError;
+
+    async fn load(&self, keys: &[UserId]) -> Result<HashMap<UserId, Vec<String>>, LoadError> {
+        let found = store::contacts::by_users(&self.0.db, self.0.account, keys)
+            .await
+            .map_err(failed)?;
+        Ok(every_key(keys, found))
+    }
+}
+
+/// The account's connection to each integration (absent when never connected).
+pub struct ConnectionOfIntegration(Scope);
+
+impl Loader<String> for ConnectionOfIntegration {
+    type Value = crate::store::entities::connection::Model;
+    type Error = LoadError;
+
+    async fn load(&self, keys: &[String]) -> Result<HashMap<String, Self::Value>, LoadError> {
+        let mut all = store::connections::by_integration(&self.0.db, self.0.account)
+            .await
+            .map_err(failed)?;
+        all.retain(|key, _| keys.contains(key));
+        Ok(all)
     }
 }

@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod audit;
 pub mod connections;
+pub mod contacts;
 pub mod directory;
 pub mod integrations;
 pub mod platform;

@@ -33,6 +33,8 @@ pub struct NewUserInput {
     pub telephony_region: Option<String>,
     pub licence_type: Option<String>,
     pub agent_id: Option<i64>,
+    pub title: Option<String>,
+    pub is_distribution_list: bool,
 }
 
 /// Changes to a user; `Keep` leaves a field as it is.
@@ -74,7 +76,7 @@ fn optional<T>(
 }
 
 /// A parsed, valid new user.
-struct ValidUser {
+pub(super) struct ValidUser {
     kind: UserKind,
     status: UserStatus,
     username: Option<Username>,
@@ -89,9 +91,11 @@ struct ValidUser {
     telephony_region: Option<String>,
     licence_type: Option<String>,
     agent_id: Option<AgentId>,
+    title: Option<String>,
+    is_distribution_list: bool,
 }
 
-fn validate_new(input: &NewUserInput) -> Result<ValidUser, AppError> {
+pub(super) fn validate_new(input: &NewUserInput) -> Result<ValidUser, AppError> {
     let mut rejections = Rejections::default();
     let kind = input.kind.unwrap_or(UserKind::Login);
     if input.status == Some(UserStatus::Deactivated) {
@@ -154,6 +158,12 @@ fn validate_new(input: &NewUserInput) -> Result<ValidUser, AppError> {
         agent_id: input
             .agent_id
             .and_then(|raw| rejections.check(&field("agentId"), AgentId::parse(raw))),
+        title: input
+            .title
+            .as_deref()
+            .and_then(|raw| rejections.check(&field("title"), Name::parse(raw, "title", 200)))
+            .map(Name::into_inner),
+        is_distribution_list: input.is_distribution_list,
         username,
     };
     rejections.finish()?;
@@ -161,7 +171,7 @@ fn validate_new(input: &NewUserInput) -> Result<ValidUser, AppError> {
 }
 
 /// Maps a refused insert or update to the input field it concerns.
-fn constraint_rejection(error: sea_orm::DbErr) -> AppError {
+pub(super) fn constraint_rejection(error: sea_orm::DbErr) -> AppError {
     match classify(&error) {
         Some(Violation::UsernameTaken) => AppError::rejected(UserError::new(
             &field("username"),
@@ -179,7 +189,7 @@ fn constraint_rejection(error: sea_orm::DbErr) -> AppError {
 
 impl Services {
     /// Inserts a user inside `txn`: seats are checked under the account lock.
-    async fn insert_user(
+    pub(super) async fn insert_user(
         &self,
         txn: &DatabaseTransaction,
         account: AccountId,
@@ -209,6 +219,8 @@ impl Services {
             licence_type: Set(valid.licence_type),
             agent_id: Set(valid.agent_id.map(AgentId::get)),
             email_invalid_at: Set(None),
+            title: Set(valid.title),
+            is_distribution_list: Set(valid.is_distribution_list),
             created_at: Set(now),
             updated_at: Set(now),
         };
@@ -218,7 +230,11 @@ impl Services {
     }
 
     /// Takes the account lock and refuses when every seat is taken.
-    async fn check_seat_free(&self, txn: &impl Conn, account: AccountId) -> AppResult<()> {
+    pub(super) async fn check_seat_free(
+        &self,
+        txn: &impl Conn,
+        account: AccountId,
+    ) -> AppResult<()> {
         store::accounts::lock(txn, account, self.clock.now()).await?;
         let limit = store::accounts::find(txn, account)
             .await?

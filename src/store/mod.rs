@@ -6,6 +6,7 @@ pub mod audit;
 pub mod catalog;
 pub mod connections;
 pub mod constraint;
+pub mod contacts;
 pub mod entities;
 pub mod jobs;
 pub mod named;

@@ -49,7 +49,7 @@ impl IntegrationMutation {
         IntegrationPayload::from_result(input.client_mutation_id, result, |(entry, connection)| {
             Integration {
                 entry,
-                connection: Some(connection),
+                connection: Some(Some(connection)),
             }
         })
     }
@@ -67,7 +67,7 @@ impl IntegrationMutation {
         IntegrationPayload::from_result(input.client_mutation_id, result, |(entry, connection)| {
             Integration {
                 entry,
-                connection: Some(connection),
+                connection: Some(Some(connection)),
             }
         })
     }

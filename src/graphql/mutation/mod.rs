@@ -1,6 +1,7 @@
 //! The mutation root, merged from one object per area. Every mutation takes one `input` and
 //! returns a payload with `userErrors`.
 
+mod contacts;
 mod directory;
 mod integrations;
 mod platform;
@@ -18,5 +19,6 @@ pub struct Mutation(
     roles::RoleMutation,
     directory::DirectoryMutation,
     integrations::IntegrationMutation,
+    contacts::ContactMutation,
     platform::PlatformMutation,
 );

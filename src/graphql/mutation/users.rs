@@ -168,6 +168,7 @@ impl UserMutation {
             telephony_region: input.telephony_region,
             licence_type: input.licence_type,
             agent_id: input.agent_id,
+            ..NewUserInput::default()
         };
         let result = services(ctx).create_user(caller(ctx)?, new).await;
         CreateUserPayload::from_result(input.client_mutation_id, result, User)

@@ -61,7 +61,7 @@ impl IntegrationQuery {
         let items = entries
             .into_iter()
             .map(|entry| Integration {
-                connection: connections.remove(&entry.key),
+                connection: Some(connections.remove(&entry.key)),
                 entry,
             })
             .collect();
@@ -94,6 +94,9 @@ impl IntegrationQuery {
         } else {
             None
         };
-        Ok(Some(Integration { entry, connection }))
+        Ok(Some(Integration {
+            entry,
+            connection: Some(connection),
+        }))
     }
 }

@@ -17,7 +17,9 @@ pub const INTEGRATION: &str = "Integration";
 pub struct Integration {
     pub entry: catalog::Integration,
     /// The account's connection, when the caller may read INTEGRATIONS and one exists.
-    pub connection: Option<connection::Model>,
+    /// The account's connection when the resolver already read it (`Some(None)`: never
+    /// connected); `None` to read it through the request's loader.
+    pub connection: Option<Option<connection::Model>>,
 }
 
 /// One option of a SELECT setting.
@@ -120,6 +122,21 @@ impl ConnectionState {
     }
 }
 
+impl Integration {
+    async fn account_connection(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Option<connection::Model>> {
+        match &self.connection {
+            Some(preloaded) => Ok(preloaded.clone()),
+            None => Ok(loaders(ctx)?
+                .connection_of_integration
+                .load_one(self.entry.key.clone())
+                .await?),
+        }
+    }
+}
+
 /// An entry of the global integration catalog, the same for every account, with this account's
 /// connection to it.
 #[Object]
@@ -149,29 +166,49 @@ impl Integration {
         self.entry.settings.iter().map(SettingField::from).collect()
     }
     /// This account's connection state. Needs INTEGRATIONS READ.
-    async fn status(&self, ctx: &Context<'_>) -> Option<ConnectionStatus> {
+    async fn status(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<ConnectionStatus>> {
         match caller(ctx).and_then(|c| c.require(Area::Integrations, Level::Read)) {
-            Ok(()) => Some(
-                self.connection
-                    .as_ref()
+            Ok(()) => Ok(Some(
+                self.account_connection(ctx)
+                    .await?
                     .map_or(ConnectionStatus::NotConnected, |c| c.status.into()),
-            ),
+            )),
             Err(error) => {
                 deny_field(ctx, error);
-                None
+                Ok(None)
             }
         }
     }
+    /// The account's contacts for this integration: the people who receive its technical
+    /// notices. Needs INTEGRATION_CONTACTS READ.
+    async fn contacts(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Vec<User>>> {
+        if let Err(error) =
+            caller(ctx).and_then(|c| c.require(Area::IntegrationContacts, Level::Read))
+        {
+            deny_field(ctx, error);
+            return Ok(None);
+        }
+        let contacts = loaders(ctx)?
+            .contacts_of_integration
+            .load_one(self.entry.key.clone())
+            .await?;
+        Ok(Some(
+            contacts.unwrap_or_default().into_iter().map(User).collect(),
+        ))
+    }
     /// This account's connection, if any. Needs INTEGRATIONS READ.
-    async fn connection(&self, ctx: &Context<'_>) -> Option<ConnectionState> {
+    async fn connection(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Option<ConnectionState>> {
         match caller(ctx).and_then(|c| c.require(Area::Integrations, Level::Read)) {
-            Ok(()) => self
-                .connection
-                .clone()
-                .map(|model| ConnectionState { model }),
+            Ok(()) => Ok(self
+                .account_connection(ctx)
+                .await?
+                .map(|model| ConnectionState { model })),
             Err(error) => {
                 deny_field(ctx, error);
-                None
+                Ok(None)
             }
         }
     }

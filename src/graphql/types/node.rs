@@ -59,7 +59,10 @@ pub async fn resolve(ctx: &Context<'_>, id: &ID) -> AppResult<Node> {
             } else {
                 None
             };
-            Node::Integration(Integration { entry, connection })
+            Node::Integration(Integration {
+                entry,
+                connection: Some(connection),
+            })
         }
         AUDIT_EVENT => Node::AuditEvent(AuditEvent(
             services.audit_event(caller, parse(&key)?).await?,

@@ -3,9 +3,10 @@ use chrono::{DateTime, Utc};
 
 use super::directory::{Group, UserSkill};
 use super::enums::{UserKind, UserStatus, UserType};
+use super::integration::Integration;
 use super::role::Role;
 use crate::domain::permission::{Area, Level};
-use crate::graphql::context::{caller, loaders};
+use crate::graphql::context::{caller, loaders, services};
 use crate::graphql::errors::guarded;
 use crate::graphql::relay::encode_id;
 use crate::store::entities::user;
@@ -118,6 +119,59 @@ impl User {
                 .map(Role::new)
                 .collect(),
         ))
+    }
+    /// A contact's job title.
+    async fn title(&self) -> Option<&str> {
+        self.0.title.as_deref()
+    }
+    /// Whether the address is a distribution list rather than a person.
+    async fn is_distribution_list(&self) -> bool {
+        self.0.is_distribution_list
+    }
+    /// The integrations this person is a contact for. Needs INTEGRATION_CONTACTS READ.
+    async fn integration_contact_for(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Option<Vec<Integration>>> {
+        if let Err(error) =
+            caller(ctx).and_then(|c| c.require(Area::IntegrationContacts, Level::Read))
+        {
+            crate::graphql::errors::deny_field(ctx, error);
+            return Ok(None);
+        }
+        let loaders = loaders(ctx)?;
+        let keys = loaders
+            .integrations_of_user
+            .load_one(self.0.id)
+            .await?
+            .unwrap_or_default();
+        let connections = loaders
+            .connection_of_integration
+            .load_many(keys.clone())
+            .await?;
+        let catalog = &services(ctx).catalog;
+        Ok(Some(
+            keys.into_iter()
+                .filter_map(|key| {
+                    let entry = catalog.get(&key)?.clone();
+                    Some(Integration {
+                        connection: Some(connections.get(&key).cloned()),
+                        entry,
+                    })
+                })
+                .collect(),
+        ))
+    }
+    /// Whether the vendor may address this person in marketing: not someone who is in the
+    /// system only as an integration contact (a non-login user with no role).
+    async fn marketing_eligible(&self, ctx: &Context<'_>) -> async_graphql::Result<bool> {
+        if self.0.kind == crate::domain::user::UserKind::Login {
+            return Ok(true);
+        }
+        let loaders = loaders(ctx)?;
+        let contact_for = loaders.integrations_of_user.load_one(self.0.id).await?;
+        let roles = loaders.roles_of_user.load_one(self.0.id).await?;
+        Ok(contact_for.unwrap_or_default().is_empty() || !roles.unwrap_or_default().is_empty())
     }
     /// The groups the user belongs to.
     async fn groups(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Group>> {

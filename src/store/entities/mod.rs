@@ -8,6 +8,7 @@ pub mod external_identity;
 pub mod group;
 pub mod group_member;
 pub mod integration;
+pub mod integration_contact;
 pub mod job;
 pub mod outbox_message;
 pub mod role;

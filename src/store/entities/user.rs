@@ -28,6 +28,10 @@ pub struct Model {
     pub agent_id: Option<i64>,
     /// Set when mail to `email` failed permanently.
     pub email_invalid_at: Option<DateTimeUtc>,
+    /// A contact's job title.
+    pub title: Option<String>,
+    /// The contact address is a distribution list, not a person.
+    pub is_distribution_list: bool,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

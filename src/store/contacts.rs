@@ -1,0 +1,103 @@
+//! Integration contacts: who at an account receives technical notices about an integration.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use sea_orm::{ColumnTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, Set};
+
+use super::Conn;
+use super::entities::{integration_contact, user};
+use crate::domain::ids::{AccountId, UserId};
+
+/// Each integration's contacts (users), for the DataLoader: one statement.
+pub async fn by_integrations(
+    conn: &impl Conn,
+    account: AccountId,
+    keys: &[String],
+) -> Result<HashMap<String, Vec<user::Model>>, DbErr> {
+    let rows = integration_contact::Entity::find()
+        .find_also_related(user::Entity)
+        .filter(integration_contact::Column::AccountId.eq(account))
+        .filter(integration_contact::Column::IntegrationKey.is_in(keys.iter().cloned()))
+        .order_by_asc(integration_contact::Column::CreatedAt)
+        .order_by_asc(integration_contact::Column::UserId)
+        .all(conn)
+        .await?;
+    let mut result: HashMap<String, Vec<user::Model>> = HashMap::new();
+    for (link, user) in rows {
+        if let Some(user) = user {
+            result.entry(link.integration_key).or_default().push(user);
+        }
+    }
+    Ok(result)
+}
+
+/// Each user's integrations (keys), for the DataLoader: one statement.
+pub async fn by_users(
+    conn: &impl Conn,
+    account: AccountId,
+    users: &[UserId],
+) -> Result<HashMap<UserId, Vec<String>>, DbErr> {
+    let rows = integration_contact::Entity::find()
+        .filter(integration_contact::Column::AccountId.eq(account))
+        .filter(integration_contact::Column::UserId.is_in(users.iter().copied()))
+        .order_by_asc(integration_contact::Column::IntegrationKey)
+        .all(conn)
+        .await?;
+    let mut result: HashMap<UserId, Vec<String>> = HashMap::new();
+    for row in rows {
+        result
+            .entry(row.user_id)
+            .or_default()
+            .push(row.integration_key);
+    }
+    Ok(result)
+}
+
+/// Makes `user` a contact of `key`; adding twice is harmless.
+pub async fn add(
+    conn: &impl Conn,
+    account: AccountId,
+    key: &str,
+    user: UserId,
+    now: DateTime<Utc>,
+) -> Result<bool, DbErr> {
+    let inserted = integration_contact::Entity::insert(integration_contact::ActiveModel {
+        account_id: Set(account),
+        user_id: Set(user),
+        integration_key: Set(key.to_owned()),
+        created_at: Set(now),
+    })
+    .on_conflict_do_nothing_on([
+        integration_contact::Column::UserId,
+        integration_contact::Column::IntegrationKey,
+    ])
+    .exec_without_returning(conn)
+    .await?;
+    Ok(matches!(inserted, sea_orm::TryInsertResult::Inserted(n) if n > 0))
+}
+
+pub async fn remove(
+    conn: &impl Conn,
+    account: AccountId,
+    key: &str,
+    user: UserId,
+) -> Result<bool, DbErr> {
+    let result = integration_contact::Entity::delete_many()
+        .filter(integration_contact::Column::AccountId.eq(account))
+        .filter(integration_contact::Column::IntegrationKey.eq(key))
+        .filter(integration_contact::Column::UserId.eq(user))
+        .exec(conn)
+        .await?;
+    Ok(result.rows_affected == 1)
+}
+
+/// Removes every contact of `key` (before a replacement).
+pub async fn clear(conn: &impl Conn, account: AccountId, key: &str) -> Result<u64, DbErr> {
+    let result = integration_contact::Entity::delete_many()
+        .filter(integration_contact::Column::AccountId.eq(account))
+        .filter(integration_contact::Column::IntegrationKey.eq(key))
+        .exec(conn)
+        .await?;
+    Ok(result.rows_affected)
+}
