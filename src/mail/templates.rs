@@ -1,15 +1,24 @@
-//! Email templates: a subject, a text part and an HTML part per language, in
-//! `templates/mail/<template>/<language>.toml`, embedded in the binary. Rendering picks the
-//! recipient's language, else its base language (`de-CH` → `de`), else the default language.
-//! The HTML part is autoescaped; an undefined variable is an error, never an empty hole.
+//! Email templates: a subject, a text part and an optional HTML part per language, in
+//! `templates/mail/<template>/<language>.toml` (one file per translation, so a translator edits
+//! one self-contained file), embedded in the binary by the table below and checked when the
+//! server starts: every file parses, every template exists in the default language, and a
+//! translation has the default's parts and uses no variable the default does not.
+//!
+//! Rendering picks the recipient's language, else its base language (`de-CH` → `de`), else the
+//! default language, and reports the one it used. The HTML part is HTML-escaped, the text and the
+//! subject are not (a subject is also kept on one line). An undefined variable is an error
+//! (minijinja's strict mode), never an empty hole in a customer's email: the caller renders
+//! inside the transaction of the change, so a missing variable fails that change visibly instead
+//! of sending "Dear ,". An optional variable is written `{% if name is defined %}`.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use minijinja::{Environment, UndefinedBehavior};
 use serde::Deserialize;
 use thiserror::Error;
 
-/// Every template file, by template and language.
+/// Every template file: (template, language, TOML source). A test checks that every file under
+/// `templates/mail/` is listed.
 const FILES: &[(&str, &str, &str)] = &[
     (
         "test-email",
@@ -23,18 +32,23 @@ const FILES: &[(&str, &str, &str)] = &[
     ),
 ];
 
+/// Why templates could not be loaded or rendered.
 #[derive(Debug, Error)]
 pub enum TemplateError {
+    /// No template of that name.
     #[error("no email template `{0}`")]
     Unknown(String),
+    /// A template file does not parse, or does not match its default-language version.
     #[error("email template {template}/{language} is invalid: {reason}")]
     Invalid {
         template: String,
         language: String,
         reason: String,
     },
+    /// A template without a version in the default language (template, default language).
     #[error("email template `{0}` has no version in the default language `{1}`")]
     NoDefault(String, String),
+    /// Rendering failed, e.g. a variable the template uses was not given.
     #[error("rendering email template {template}/{language}: {reason}")]
     Render {
         template: String,
@@ -43,7 +57,9 @@ pub enum TemplateError {
     },
 }
 
+/// One template file.
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 struct Parts {
     subject: String,
     text: String,
@@ -53,18 +69,27 @@ struct Parts {
 /// A rendered email, in the language actually used.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RenderedEmail {
+    /// One line, not escaped.
     pub subject: String,
+    /// The plain-text part, not escaped.
     pub text: String,
+    /// The HTML part, with every variable HTML-escaped; `None` for a text-only template.
     pub html: Option<String>,
+    /// The language of the version used (`de` for a `de-CH` recipient), for `Content-Language`.
     pub language: String,
 }
 
+/// The compiled templates, ready to render.
 pub struct Templates {
     env: Environment<'static>,
     /// Languages available per template.
     languages: BTreeMap<String, Vec<String>>,
     default_language: String,
 }
+
+const SUBJECT: &str = "subject.txt";
+const TEXT: &str = "text.txt";
+const HTML: &str = "body.html";
 
 fn name(template: &str, language: &str, part: &str) -> String {
     format!("{template}/{language}/{part}")
@@ -73,9 +98,16 @@ fn name(template: &str, language: &str, part: &str) -> String {
 impl Templates {
     /// The built-in templates; every one must parse and exist in `default_language`.
     pub fn built_in(default_language: &str) -> Result<Self, TemplateError> {
+        Self::from_files(default_language, FILES)
+    }
+
+    fn from_files(
+        default_language: &str,
+        files: &[(&str, &str, &str)],
+    ) -> Result<Self, TemplateError> {
         let mut env = Environment::new();
         env.set_undefined_behavior(UndefinedBehavior::Strict);
-        // Escaping follows the part's name: `.html` parts are HTML-escaped, text parts are not.
+        // Escaping follows the part's name: the HTML part is escaped, text parts are not.
         env.set_auto_escape_callback(|name| {
             if name.ends_with(".html") {
                 minijinja::AutoEscape::Html
@@ -84,7 +116,7 @@ impl Templates {
             }
         });
         let mut languages: BTreeMap<String, Vec<String>> = BTreeMap::new();
-        for (template, language, source) in FILES {
+        for (template, language, source) in files {
             let invalid = |reason: String| TemplateError::Invalid {
                 template: (*template).into(),
                 language: (*language).into(),
@@ -95,32 +127,82 @@ impl Templates {
                 env.add_template_owned(name(template, language, part), body)
                     .map_err(|e| invalid(e.to_string()))
             };
-            add("subject.txt", parts.subject.trim().to_owned())?;
-            add("text.txt", parts.text.trim_start().to_owned())?;
+            add(SUBJECT, parts.subject.trim().to_owned())?;
+            add(TEXT, parts.text.trim_start().to_owned())?;
             if let Some(html) = parts.html {
-                add("body.html", html.trim_start().to_owned())?;
+                add(HTML, html.trim_start().to_owned())?;
             }
             languages
                 .entry((*template).into())
                 .or_default()
                 .push((*language).into());
         }
-        for (template, available) in &languages {
-            if !available.iter().any(|l| l == default_language) {
-                return Err(TemplateError::NoDefault(
-                    template.clone(),
-                    default_language.into(),
-                ));
-            }
-        }
-        Ok(Self {
+        let templates = Self {
             env,
             languages,
             default_language: default_language.into(),
-        })
+        };
+        templates.check_translations()?;
+        Ok(templates)
     }
 
-    /// The language a recipient gets: theirs, their base language, or the default.
+    /// Every template exists in the default language, and each translation has the same parts
+    /// and needs no variable the default does not (callers pass what the default needs).
+    fn check_translations(&self) -> Result<(), TemplateError> {
+        for (template, available) in &self.languages {
+            if !available.contains(&self.default_language) {
+                return Err(TemplateError::NoDefault(
+                    template.clone(),
+                    self.default_language.clone(),
+                ));
+            }
+            let (default_html, default_variables) = self.shape(template, &self.default_language);
+            for language in available {
+                let invalid = |reason: String| TemplateError::Invalid {
+                    template: template.clone(),
+                    language: language.clone(),
+                    reason,
+                };
+                let (html, variables) = self.shape(template, language);
+                if html != default_html {
+                    return Err(invalid(format!(
+                        "it {} an HTML part and the `{}` version {}",
+                        if html { "has" } else { "lacks" },
+                        self.default_language,
+                        if default_html { "has" } else { "does not" },
+                    )));
+                }
+                let extra: Vec<&str> = variables
+                    .difference(&default_variables)
+                    .map(String::as_str)
+                    .collect();
+                if !extra.is_empty() {
+                    return Err(invalid(format!(
+                        "it uses variables the `{}` version does not: {}",
+                        self.default_language,
+                        extra.join(", ")
+                    )));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether a version has an HTML part, and the variables it uses.
+    fn shape(&self, template: &str, language: &str) -> (bool, BTreeSet<String>) {
+        let mut html = false;
+        let mut variables = BTreeSet::new();
+        for part in [SUBJECT, TEXT, HTML] {
+            if let Ok(compiled) = self.env.get_template(&name(template, language, part)) {
+                html |= part == HTML;
+                variables.extend(compiled.undeclared_variables(false));
+            }
+        }
+        (html, variables)
+    }
+
+    /// The language a recipient gets: theirs, their base language, or the default
+    /// (case-insensitive; the result is spelled as the template file is).
     pub fn language_for(&self, template: &str, wanted: &str) -> Result<String, TemplateError> {
         let available = self
             .languages
@@ -138,6 +220,7 @@ impl Templates {
             .ok_or_else(|| TemplateError::Unknown(template.into()))
     }
 
+    /// Renders `template` for a recipient who prefers `wanted_language` (BCP 47).
     pub fn render(
         &self,
         template: &str,
@@ -159,11 +242,11 @@ impl Templates {
                 })
         };
         Ok(RenderedEmail {
-            subject: render("subject.txt")?
+            subject: render(SUBJECT)?
                 .unwrap_or_default()
                 .replace(['\r', '\n'], " "),
-            text: render("text.txt")?.unwrap_or_default(),
-            html: render("body.html")?,
+            text: render(TEXT)?.unwrap_or_default(),
+            html: render(HTML)?,
             language,
         })
     }
@@ -179,15 +262,45 @@ mod tests {
         Templates::built_in("en").expect("built-in templates")
     }
 
+    fn context() -> serde_json::Value {
+        json!({ "operator": "ops-ann", "product": "Liaison" })
+    }
+
     #[test]
     fn languages_fall_back_to_the_base_then_the_default() {
         let templates = templates();
+        assert_eq!(templates.language_for("test-email", "de").unwrap(), "de");
         assert_eq!(templates.language_for("test-email", "de-CH").unwrap(), "de");
+        assert_eq!(templates.language_for("test-email", "DE-ch").unwrap(), "de");
         assert_eq!(templates.language_for("test-email", "fr").unwrap(), "en");
-        assert!(matches!(
-            templates.language_for("nope", "en"),
-            Err(TemplateError::Unknown(_))
-        ));
+        assert_eq!(templates.language_for("test-email", "fr-CA").unwrap(), "en");
+        assert_eq!(templates.language_for("test-email", "").unwrap(), "en");
+    }
+
+    #[test]
+    fn rendering_reports_the_language_used() {
+        let templates = templates();
+        let german = templates.render("test-email", "de-AT", &context()).unwrap();
+        let english = templates.render("test-email", "pt", &context()).unwrap();
+        assert_eq!(german.language, "de");
+        assert_eq!(german.subject, "Test-E-Mail von Liaison");
+        assert!(
+            german.text.contains("gesendet von ops-ann"),
+            "{}",
+            german.text
+        );
+        assert_eq!(english.language, "en");
+        assert_eq!(english.subject, "Test email from Liaison");
+        assert!(english.html.unwrap().contains("<strong>ops-ann</strong>"));
+    }
+
+    #[test]
+    fn an_unknown_template_is_an_error() {
+        let error = templates().render("nope", "en", &context());
+        assert!(
+            matches!(&error, Err(TemplateError::Unknown(name)) if name == "nope"),
+            "{error:?}"
+        );
     }
 
     #[test]
@@ -205,20 +318,108 @@ mod tests {
             html.contains("&lt;b&gt;Ann &amp; Co&lt;&#x2f;b&gt;"),
             "{html}"
         );
-        assert_eq!(rendered.subject, "Test email from Liaison");
+        assert!(!html.contains("<b>"), "{html}");
+    }
+
+    #[test]
+    fn a_subject_stays_on_one_line() {
+        let rendered = templates()
+            .render(
+                "test-email",
+                "en",
+                &json!({ "operator": "ann", "product": "Lia\r\nBcc: eve" }),
+            )
+            .unwrap();
+        assert_eq!(rendered.subject, "Test email from Lia  Bcc: eve");
     }
 
     #[test]
     fn a_missing_variable_is_an_error() {
-        let error = templates().render("test-email", "en", &json!({ "product": "Liaison" }));
-        assert!(matches!(error, Err(TemplateError::Render { .. })));
+        let error = templates().render("test-email", "de", &json!({ "product": "Liaison" }));
+        assert!(
+            matches!(&error, Err(TemplateError::Render { language, reason, .. })
+                if language == "de" && reason.contains("undefined")),
+            "{error:?}"
+        );
     }
 
     #[test]
     fn every_template_needs_the_default_language() {
         assert!(matches!(
             Templates::built_in("fr"),
-            Err(TemplateError::NoDefault(..))
+            Err(TemplateError::NoDefault(template, language))
+                if template == "test-email" && language == "fr"
         ));
+    }
+
+    const EN: &str =
+        "subject = \"Hi {{ name }}\"\ntext = \"Hello {{ name }}\"\nhtml = \"<p>{{ name }}</p>\"";
+
+    #[test]
+    fn a_translation_needing_another_variable_is_refused() {
+        let de = "subject = \"Hallo {{ name }}\"\ntext = \"Hallo {{ title }} {{ name }}\"\nhtml = \"<p>{{ name }}</p>\"";
+        let error = Templates::from_files("en", &[("t", "en", EN), ("t", "de", de)]);
+        assert!(
+            matches!(&error, Err(TemplateError::Invalid { language, reason, .. })
+                if language == "de" && reason.contains("title")),
+            "{:?}",
+            error.err()
+        );
+    }
+
+    #[test]
+    fn a_translation_without_the_html_part_is_refused() {
+        let de = "subject = \"Hallo {{ name }}\"\ntext = \"Hallo {{ name }}\"";
+        let error = Templates::from_files("en", &[("t", "en", EN), ("t", "de", de)]);
+        assert!(
+            matches!(&error, Err(TemplateError::Invalid { language, .. }) if language == "de"),
+            "{:?}",
+            error.err()
+        );
+    }
+
+    #[test]
+    fn a_template_that_does_not_parse_is_refused() {
+        let broken = "subject = \"Hi {{ name \"\ntext = \"x\"";
+        let unknown_part = "subject = \"Hi\"\ntext = \"x\"\nhtm = \"<p>\"";
+        for source in [broken, unknown_part, "text = \"no subject\""] {
+            assert!(
+                matches!(
+                    Templates::from_files("en", &[("t", "en", source)]),
+                    Err(TemplateError::Invalid { .. })
+                ),
+                "{source}"
+            );
+        }
+    }
+
+    #[test]
+    fn every_template_file_is_embedded() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("templates/mail");
+        let mut on_disk = Vec::new();
+        for template in std::fs::read_dir(&root).expect("templates/mail") {
+            let template = template.expect("entry").path();
+            for file in std::fs::read_dir(&template).expect("template folder") {
+                let file = file.expect("entry").path();
+                let template_name = template.file_name().and_then(|n| n.to_str());
+                let language = file.file_stem().and_then(|n| n.to_str());
+                if let (Some(template_name), Some(language)) = (template_name, language) {
+                    assert_eq!(
+                        file.extension().and_then(|e| e.to_str()),
+                        Some("toml"),
+                        "{}",
+                        file.display()
+                    );
+                    on_disk.push((template_name.to_owned(), language.to_owned()));
+                }
+            }
+        }
+        let mut embedded: Vec<(String, String)> = FILES
+            .iter()
+            .map(|(template, language, _)| ((*template).to_owned(), (*language).to_owned()))
+            .collect();
+        on_disk.sort();
+        embedded.sort();
+        assert_eq!(on_disk, embedded);
     }
 }
