@@ -119,6 +119,10 @@ pub struct Config {
     pub worker_poll_millis: u64,
     /// How long a claimed job stays leased before another worker may take it over.
     pub job_lease_seconds: u64,
+    /// Emails account admins when their contact review falls due or required topics are empty.
+    pub contact_reminders_enabled: bool,
+    /// Recipients one notice fan-out step writes to the outbox in one transaction.
+    pub notice_batch_size: u64,
     /// Rate limits; `false` switches every limit off (benchmarks).
     pub rate_limit_enabled: bool,
     pub rate_limit_per_ip_per_minute: u32,
@@ -165,6 +169,8 @@ impl Default for Config {
             mail_dir: None,
             default_language: "en".into(),
             worker_enabled: true,
+            contact_reminders_enabled: true,
+            notice_batch_size: 200,
             worker_poll_millis: 1000,
             job_lease_seconds: 60,
             rate_limit_enabled: true,

@@ -199,9 +199,12 @@ impl Application {
             core.services.ensure_demo_account().await?;
         }
         jobs::maintenance::ensure_schedules(&core.services).await?;
+        if config.contact_reminders_enabled {
+            jobs::reminders::ensure_schedule(&core.services).await?;
+        }
         let worker = Worker::new(
             core.services.clone(),
-            Handlers::built_in(),
+            Handlers::built_in(config.notice_batch_size),
             std::time::Duration::from_secs(config.job_lease_seconds.max(1)),
             std::time::Duration::from_millis(config.worker_poll_millis.max(10)),
         );

@@ -26,6 +26,11 @@ mod m20261122_000017_add_users_email_invalid_at;
 mod m20261122_000018_create_integration_contacts;
 mod m20261122_000019_add_users_title;
 mod m20261122_000020_add_users_is_distribution_list;
+mod m20261122_000021_create_topic_contacts;
+mod m20261122_000022_add_users_consent;
+mod m20261122_000023_create_consent_changes;
+mod m20261122_000024_add_accounts_contact_review;
+mod m20261122_000025_create_notices;
 
 pub struct Migrator;
 
@@ -53,6 +58,11 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000018_create_integration_contacts::Migration),
             Box::new(m20261122_000019_add_users_title::Migration),
             Box::new(m20261122_000020_add_users_is_distribution_list::Migration),
+            Box::new(m20261122_000021_create_topic_contacts::Migration),
+            Box::new(m20261122_000022_add_users_consent::Migration),
+            Box::new(m20261122_000023_create_consent_changes::Migration),
+            Box::new(m20261122_000024_add_accounts_contact_review::Migration),
+            Box::new(m20261122_000025_create_notices::Migration),
         ]
     }
 }

@@ -197,3 +197,41 @@ pub async fn create_named_table(manager: &SchemaManager<'_>, table: &str) -> Res
     )
     .await
 }
+
+/// Adds columns to an existing table, one ALTER each (SQLite adds one column per statement).
+pub async fn add_columns(
+    manager: &SchemaManager<'_>,
+    table: &str,
+    columns: Vec<ColumnDef>,
+) -> Result<(), DbErr> {
+    for mut column in columns {
+        manager
+            .alter_table(
+                Table::alter()
+                    .table(Alias::new(table))
+                    .add_column(&mut column)
+                    .to_owned(),
+            )
+            .await?;
+    }
+    Ok(())
+}
+
+/// Drops columns, one ALTER each; every `down` of an add-columns migration is this.
+pub async fn drop_columns(
+    manager: &SchemaManager<'_>,
+    table: &str,
+    columns: &[&str],
+) -> Result<(), DbErr> {
+    for column in columns {
+        manager
+            .alter_table(
+                Table::alter()
+                    .table(Alias::new(table))
+                    .drop_column(Alias::new(*column))
+                    .to_owned(),
+            )
+            .await?;
+    }
+    Ok(())
+}

@@ -1,6 +1,7 @@
 //! Platform operators (vendor staff): their names and the scopes of their tokens. Operators manage
-//! accounts' metadata (create, rename, set the licence limit, suspend, list); they never read an
-//! account's data. A token without a `scope` claim has every operator right.
+//! accounts' metadata (create, rename, set the licence limit, suspend, list) and send notices;
+//! they never read an account's data except through notices' audiences. A token without a
+//! `scope` claim has every operator right.
 
 use std::collections::BTreeSet;
 use std::fmt;
@@ -19,14 +20,20 @@ pub enum OperatorScope {
     MailRead,
     /// Send test emails (and read the outbox).
     MailWrite,
+    /// Preview audiences (names and emails of the vendor's contacts, CSV) and read sent notices.
+    NoticesRead,
+    /// Send notices (and everything `notices:read` allows).
+    NoticesWrite,
 }
 
 impl OperatorScope {
-    pub const ALL: [OperatorScope; 4] = [
+    pub const ALL: [OperatorScope; 6] = [
         OperatorScope::AccountsRead,
         OperatorScope::AccountsWrite,
         OperatorScope::MailRead,
         OperatorScope::MailWrite,
+        OperatorScope::NoticesRead,
+        OperatorScope::NoticesWrite,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -35,6 +42,8 @@ impl OperatorScope {
             OperatorScope::AccountsWrite => "accounts:write",
             OperatorScope::MailRead => "mail:read",
             OperatorScope::MailWrite => "mail:write",
+            OperatorScope::NoticesRead => "notices:read",
+            OperatorScope::NoticesWrite => "notices:write",
         }
     }
 
@@ -43,6 +52,7 @@ impl OperatorScope {
         self == needed
             || (self == OperatorScope::AccountsWrite && needed == OperatorScope::AccountsRead)
             || (self == OperatorScope::MailWrite && needed == OperatorScope::MailRead)
+            || (self == OperatorScope::NoticesWrite && needed == OperatorScope::NoticesRead)
     }
 }
 
@@ -56,7 +66,7 @@ impl fmt::Display for OperatorScope {
 pub enum OperatorParseError {
     #[error(
         "unknown operator scope `{0}`: operator scopes are `accounts:read`, `accounts:write`, \
-         `mail:read` and `mail:write`"
+         `mail:read`, `mail:write`, `notices:read` and `notices:write`"
     )]
     UnknownScope(String),
     #[error(

@@ -157,3 +157,18 @@ pub fn guarded<T>(
         }
     }
 }
+
+/// A field's value, or `null` with the denial at its path (other errors stay errors).
+pub fn field_or_denial<T>(
+    ctx: &Context<'_>,
+    result: Result<T, AppError>,
+) -> Result<Option<T>, AppError> {
+    match result {
+        Ok(value) => Ok(Some(value)),
+        Err(denied @ (AppError::Forbidden(..) | AppError::InsufficientScopes { .. })) => {
+            deny_field(ctx, denied);
+            Ok(None)
+        }
+        Err(other) => Err(other),
+    }
+}

@@ -12,11 +12,12 @@ use async_graphql::Context;
 use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
 use sea_orm::DatabaseConnection;
 
+use crate::domain::contact::Topic;
 use crate::domain::ids::{AccountId, RoleId, UserId};
 use crate::domain::permission::Grants;
 use crate::error::AppError;
 use crate::store;
-use crate::store::entities::{role, user};
+use crate::store::entities::{consent_change, role, user};
 use crate::store::named::{NamedRecord, UserSkill};
 
 /// How long a loader waits to gather keys that were not primed.
@@ -33,6 +34,8 @@ pub struct Loaders {
     pub contacts_of_integration: Cached<ContactsOfIntegration>,
     pub integrations_of_user: Cached<IntegrationsOfUser>,
     pub connection_of_integration: Cached<ConnectionOfIntegration>,
+    pub topics_of_user: Cached<TopicsOfUser>,
+    pub consent_history_of_user: Cached<ConsentHistoryOfUser>,
 }
 
 impl Loaders {
@@ -53,6 +56,8 @@ impl Loaders {
             contacts_of_integration: make(ContactsOfIntegration(scope())),
             integrations_of_user: make(IntegrationsOfUser(scope())),
             connection_of_integration: make(ConnectionOfIntegration(scope())),
+            topics_of_user: make(TopicsOfUser(scope())),
+            consent_history_of_user: make(ConsentHistoryOfUser(scope())),
         }
     }
 }
@@ -129,6 +134,64 @@ fn failed(error: sea_orm::DbErr) -> LoadError {
     Arc::new(AppError::Database(error))
 }
 
+/// A loader of one relation per user: `$store` returns the users that have some; the others get
+/// an empty value.
+macro_rules! per_user_loader {
+    ($(#[$doc:meta])* $name:ident, $value:ty, $store:path) => {
+        $(#[$doc])*
+        pub struct $name(Scope);
+
+        impl Loader<UserId> for $name {
+            type Value = $value;
+            type Error = LoadError;
+
+            async fn load(&self, keys: &[UserId]) -> Result<HashMap<UserId, $value>, LoadError> {
+                let found = $store(&self.0.db, self.0.account, keys)
+                    .await
+                    .map_err(failed)?;
+                Ok(every_key(keys, found))
+            }
+        }
+    };
+}
+
+per_user_loader!(
+    /// Each user's roles.
+    RolesOfUser,
+    Vec<role::Model>,
+    store::roles::roles_by_users
+);
+per_user_loader!(
+    /// Each user's groups.
+    GroupsOfUser,
+    Vec<NamedRecord>,
+    store::named::groups_by_users
+);
+per_user_loader!(
+    /// Each user's skills with levels.
+    SkillsOfUser,
+    Vec<UserSkill>,
+    store::named::skills_by_users
+);
+per_user_loader!(
+    /// The integrations each user is a contact for (keys).
+    IntegrationsOfUser,
+    Vec<String>,
+    store::contacts::by_users
+);
+per_user_loader!(
+    /// The topics each user is a contact for.
+    TopicsOfUser,
+    Vec<Topic>,
+    store::topics::by_users
+);
+per_user_loader!(
+    /// Each user's consent changes, newest first.
+    ConsentHistoryOfUser,
+    Vec<consent_change::Model>,
+    store::topics::consent_history
+);
+
 pub struct UserById(Scope);
 
 impl Loader<UserId> for UserById {
@@ -139,48 +202,6 @@ impl Loader<UserId> for UserById {
         store::users::by_ids(&self.0.db, self.0.account, keys)
             .await
             .map_err(failed)
-    }
-}
-
-pub struct RolesOfUser(Scope);
-
-impl Loader<UserId> for RolesOfUser {
-    type Value = Vec<role::Model>;
-    type Error = LoadError;
-
-    async fn load(&self, keys: &[UserId]) -> Result<HashMap<UserId, Vec<role::Model>>, LoadError> {
-        let found = store::roles::roles_by_users(&self.0.db, self.0.account, keys)
-            .await
-            .map_err(failed)?;
-        Ok(every_key(keys, found))
-    }
-}
-
-pub struct GroupsOfUser(Scope);
-
-impl Loader<UserId> for GroupsOfUser {
-    type Value = Vec<NamedRecord>;
-    type Error = LoadError;
-
-    async fn load(&self, keys: &[UserId]) -> Result<HashMap<UserId, Vec<NamedRecord>>, LoadError> {
-        let found = store::named::groups_by_users(&self.0.db, self.0.account, keys)
-            .await
-            .map_err(failed)?;
-        Ok(every_key(keys, found))
-    }
-}
-
-pub struct SkillsOfUser(Scope);
-
-impl Loader<UserId> for SkillsOfUser {
-    type Value = Vec<UserSkill>;
-    type Error = LoadError;
-
-    async fn load(&self, keys: &[UserId]) -> Result<HashMap<UserId, Vec<UserSkill>>, LoadError> {
-        let found = store::named::skills_by_users(&self.0.db, self.0.account, keys)
-            .await
-            .map_err(failed)?;
-        Ok(every_key(keys, found))
     }
 }
 
@@ -214,20 +235,6 @@ impl Loader<String> for ContactsOfIntegration {
             .iter()
             .map(|key| (key.clone(), found.remove(key).unwrap_or_default()))
             .collect())
-    }
-}
-
-pub struct IntegrationsOfUser(Scope);
-
-impl Loader<UserId> for IntegrationsOfUser {
-    type Value = Vec<String>;
-    type Error = LoadError;
-
-    async fn load(&self, keys: &[UserId]) -> Result<HashMap<UserId, Vec<String>>, LoadError> {
-        let found = store::contacts::by_users(&self.0.db, self.0.account, keys)
-            .await
-            .map_err(failed)?;
-        Ok(every_key(keys, found))
     }
 }
 

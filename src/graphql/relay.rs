@@ -235,6 +235,34 @@ pub async fn connection_from_vec<T: OutputType>(
     Ok(connection(scope, window, nodes, TotalCount::known(total)))
 }
 
+/// A forward page (`first`/`after`) of a list whose rows and count the services give: `fetch`
+/// reads the window (one row more than asked, for `hasNextPage`); `count` answers `totalCount`
+/// when the client asks for it.
+pub async fn forward_page<T, C, FutC, F, FutF>(
+    (first, after): (Option<i32>, Option<String>),
+    scope: &CursorScope,
+    max: u64,
+    count: C,
+    fetch: F,
+) -> AppResult<Connection<String, T, TotalCount>>
+where
+    T: OutputType,
+    C: Fn() -> FutC + Clone + Send + Sync + 'static,
+    FutC: Future<Output = AppResult<u64>> + Send + 'static,
+    F: FnOnce(u64, u64) -> FutF,
+    FutF: Future<Output = AppResult<Vec<T>>>,
+{
+    let args = PageArgs {
+        first,
+        after,
+        last: None,
+        before: None,
+    };
+    let window = window(&args, scope, max, count.clone()).await?;
+    let nodes = fetch(window.offset, window.limit + 1).await?;
+    Ok(connection(scope, window, nodes, TotalCount::new(count)))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

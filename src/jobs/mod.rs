@@ -8,6 +8,7 @@
 //! an injectable clock; in a server it runs in a loop until shutdown.
 
 pub mod maintenance;
+pub mod reminders;
 pub mod schedule;
 pub mod worker;
 
@@ -77,11 +78,15 @@ impl Handlers {
         self.0.get(kind).cloned()
     }
 
-    /// Every handler Liaison ships.
-    pub fn built_in() -> Self {
+    /// Every handler Liaison ships; a notice fan-out step writes `notice_batch` recipients.
+    pub fn built_in(notice_batch: u64) -> Self {
         Self::default()
             .with(maintenance::PurgeFinishedJobs)
             .with(crate::mail::outbox::DeliverEmail)
+            .with(reminders::ContactReviewReminders)
+            .with(crate::service::notices::FanOutNotice {
+                batch: notice_batch,
+            })
     }
 }
 

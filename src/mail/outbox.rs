@@ -3,7 +3,7 @@
 //! that moment, and delivered by the `mail.deliver` job with retries. Delivery is at least once
 //! with a stable Message-ID per row: the only window for a duplicate is between the SMTP server's
 //! acceptance and our commit, and receivers can de-duplicate on the Message-ID. A permanent
-//! failure (5xx) marks the recipient's address invalid.
+//! failure (5xx) marks the recipient's address invalid and tells the account's admins.
 
 use chrono::{DateTime, Utc};
 use sea_orm::{ActiveValue::Set, DatabaseTransaction};
@@ -164,13 +164,16 @@ impl JobHandler for DeliverEmail {
             Err(SendError::Permanent { reply }) => {
                 record(services, &message, OutboxStatus::Failed, Some(&reply), now).await?;
                 if let Some(user) = message.recipient_user_id {
-                    store::outbox::mark_address_invalid(
-                        &services.db,
-                        user,
-                        &message.to_address,
-                        now,
-                    )
-                    .await?;
+                    let txn = store::begin_write(&services.db).await?;
+                    let newly_invalid =
+                        store::outbox::mark_address_invalid(&txn, user, &message.to_address, now)
+                            .await?;
+                    if newly_invalid && let Some(account) = message.account_id {
+                        services
+                            .tell_admins_of_bounce(&txn, account, user, &message.to_address)
+                            .await?;
+                    }
+                    txn.commit().await?;
                 }
                 Err(JobFailure::Permanent(format!("permanent failure: {reply}")))
             }

@@ -19,18 +19,25 @@ pub struct IntegrationFilter {
 }
 
 impl Services {
-    /// Catalog entries matching the filter, by name. Any account user may list the catalog.
+    /// Catalog entries matching the filter, by name. Any account user may list the catalog, and
+    /// so may platform operators (`caller` is `None` for them), who cannot filter by an account's
+    /// connections.
     pub async fn integrations(
         &self,
-        caller: &AccountUser,
+        caller: Option<&AccountUser>,
         filter: &IntegrationFilter,
     ) -> AppResult<Vec<Integration>> {
-        let connections = match filter.connected {
-            Some(_) => {
+        let connections = match (filter.connected, caller) {
+            (Some(_), Some(caller)) => {
                 caller.require(Area::Integrations, Level::Read)?;
                 Some(self.connections(caller).await?)
             }
-            None => None,
+            (Some(_), None) => {
+                return Err(AppError::ForbiddenBecause(
+                    "platform operators see the catalog, not an account's connections",
+                ));
+            }
+            (None, _) => None,
         };
         Ok(self
             .catalog

@@ -7,8 +7,10 @@ pub mod connections;
 pub mod contacts;
 pub mod directory;
 pub mod integrations;
+pub mod notices;
 pub mod platform;
 pub mod roles;
+pub mod topics;
 pub mod users;
 
 use std::sync::Arc;

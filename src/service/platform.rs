@@ -42,7 +42,7 @@ pub fn operator(principal: &Principal) -> AppResult<&Operator> {
 
 impl PlatformCaller<'_> {
     /// INSUFFICIENT_SCOPES (listing every missing scope) unless the caller holds every need.
-    fn require(&self, needs: &[OperatorScope]) -> AppResult<()> {
+    pub(super) fn require(&self, needs: &[OperatorScope]) -> AppResult<()> {
         match self {
             Self::Cli => Ok(()),
             Self::Operator(operator) => {
@@ -69,7 +69,7 @@ impl PlatformCaller<'_> {
         }
     }
 
-    fn label(&self) -> &str {
+    pub(super) fn label(&self) -> &str {
         match self {
             Self::Operator(operator) => &operator.name,
             Self::Cli => "cli",

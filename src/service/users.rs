@@ -221,6 +221,8 @@ impl Services {
             email_invalid_at: Set(None),
             title: Set(valid.title),
             is_distribution_list: Set(valid.is_distribution_list),
+            may_contact_for_interviews: Set(true),
+            may_contact_for_product_updates: Set(true),
             created_at: Set(now),
             updated_at: Set(now),
         };

@@ -30,6 +30,9 @@ pub async fn insert(conn: &impl Conn, new: NewAccount<'_>) -> Result<account::Mo
         status: Set(AccountStatus::Active),
         created_at: Set(new.now),
         updated_at: Set(new.now),
+        contacts_reviewed_at: Set(None),
+        allowed_contact_domains: Set(None),
+        contact_reminder_period: Set(None),
     }
     .insert(conn)
     .await

@@ -101,3 +101,20 @@ pub async fn clear(conn: &impl Conn, account: AccountId, key: &str) -> Result<u6
         .await?;
     Ok(result.rows_affected)
 }
+
+/// Every integration contact of the account, as (integration key, user).
+pub async fn by_account(
+    conn: &impl Conn,
+    account: AccountId,
+) -> Result<Vec<(String, user::Model)>, DbErr> {
+    let rows = integration_contact::Entity::find()
+        .find_also_related(user::Entity)
+        .filter(integration_contact::Column::AccountId.eq(account))
+        .order_by_asc(integration_contact::Column::IntegrationKey)
+        .all(conn)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(link, user)| Some((link.integration_key, user?)))
+        .collect())
+}

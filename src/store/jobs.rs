@@ -116,7 +116,13 @@ pub async fn claim_next(
             Expr::col(job::Column::Attempts).add(1),
         )
         .col_expr(job::Column::UpdatedAt, Expr::value(now))
-        .filter(job::Column::Id.in_subquery(next.to_owned()))
+        // `id = (SELECT … LIMIT 1)`, a scalar subquery PostgreSQL evaluates once. With
+        // `id IN (SELECT … LIMIT 1 FOR UPDATE SKIP LOCKED)` the planner may re-run the subquery
+        // per row, each run skipping the row the previous one locked, and claim several jobs
+        // of which only the first is returned (the others would stay RUNNING, unowned in fact).
+        .filter(
+            Expr::col(job::Column::Id).eq(Expr::SubQuery(None, Box::new(next.to_owned().into()))),
+        )
         .filter(claimable(now))
         .exec_with_returning(conn)
         .await?;

@@ -10,9 +10,11 @@ pub mod contacts;
 pub mod entities;
 pub mod jobs;
 pub mod named;
+pub mod notices;
 pub mod outbox;
 pub mod roles;
 pub mod schedules;
+pub mod topics;
 pub mod users;
 
 use std::sync::Arc;

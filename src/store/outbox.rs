@@ -54,7 +54,8 @@ pub async fn record_attempt(
     Ok(result.rows_affected == 1)
 }
 
-/// Marks a user's address invalid after a permanent failure — unless it changed meanwhile.
+/// Marks a user's address invalid after a permanent failure — unless it changed meanwhile. True
+/// when the address was valid until now.
 pub async fn mark_address_invalid(
     conn: &impl Conn,
     user_id: UserId,
@@ -65,6 +66,7 @@ pub async fn mark_address_invalid(
         .col_expr(user::Column::EmailInvalidAt, Expr::value(now))
         .filter(user::Column::Id.eq(user_id))
         .filter(user::Column::EmailKey.eq(address.to_lowercase()))
+        .filter(user::Column::EmailInvalidAt.is_null())
         .exec(conn)
         .await?;
     Ok(result.rows_affected == 1)

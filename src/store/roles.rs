@@ -242,7 +242,7 @@ pub async fn set_user_roles(
 }
 
 /// ACTIVE LOGIN users holding the Account Admin role.
-pub async fn count_active_admins(conn: &impl Conn, account: AccountId) -> Result<u64, DbErr> {
+fn active_admins(account: AccountId) -> sea_orm::Select<user::Entity> {
     user::Entity::find()
         .filter(user::Column::AccountId.eq(account))
         .filter(user::Column::Kind.eq(UserKind::Login))
@@ -264,6 +264,21 @@ pub async fn count_active_admins(conn: &impl Conn, account: AccountId) -> Result
                     .to_owned(),
             ),
         )
-        .count(conn)
+}
+
+pub async fn count_active_admins(conn: &impl Conn, account: AccountId) -> Result<u64, DbErr> {
+    active_admins(account).count(conn).await
+}
+
+/// The account's active admins whose address has not bounced: who account emails go to.
+pub async fn reachable_admins(
+    conn: &impl Conn,
+    account: AccountId,
+) -> Result<Vec<user::Model>, DbErr> {
+    active_admins(account)
+        .filter(user::Column::Email.is_not_null())
+        .filter(user::Column::EmailInvalidAt.is_null())
+        .order_by_asc(user::Column::Id)
+        .all(conn)
         .await
 }

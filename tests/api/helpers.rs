@@ -176,6 +176,8 @@ pub fn test_config(database_url: &str) -> Config {
         // One test may send hundreds of requests from one address; tests/api/limits.rs turns
         // the limits on with small numbers.
         rate_limit_enabled: false,
+        // Reminder emails would land in other tests' mailboxes; tests/api/topics.rs turns them on.
+        contact_reminders_enabled: false,
         ..Config::default()
     }
 }
@@ -437,4 +439,48 @@ pub fn decode_gid(id: &str) -> String {
 #[allow(dead_code)]
 pub fn role_id(id: &str) -> RoleId {
     decode_gid(id).parse().expect("role uuid")
+}
+
+/// An operator token signed like the test server's; `scope` as in
+/// `liaison token --operator NAME --scope …` (every operator right when `None`).
+pub fn operator_token(name: &str, scope: Option<&str>) -> String {
+    use liaison::auth::tokens::Tokens;
+    use liaison::domain::operator::{OperatorName, OperatorScopes};
+    let scopes = match scope {
+        Some(scope) => OperatorScopes::parse(scope).expect("operator scopes"),
+        None => OperatorScopes::unrestricted(),
+    };
+    Tokens::from_config(&test_config("sqlite::memory:"), None)
+        .expect("test tokens")
+        .mint_operator(
+            &OperatorName::parse(name).expect("operator name"),
+            &scopes,
+            Duration::hours(1),
+            SystemClock.now(),
+        )
+        .expect("operator token")
+}
+
+/// Creates a non-login contact through `createContact` and returns its global id.
+pub async fn new_contact(
+    app: &TestApp,
+    token: &str,
+    name: &str,
+    email: &str,
+    language: &str,
+    integration_keys: &[&str],
+) -> String {
+    let reply = app
+        .graphql(
+            Some(token),
+            "mutation($input: CreateContactInput!) { createContact(input: $input) { contact { id } userErrors { field code } } }",
+            json!({ "input": { "name": name, "email": email, "preferredLanguage": language, "integrationKeys": integration_keys } }),
+        )
+        .await
+        .ok();
+    reply
+        .data("createContact/contact/id")
+        .as_str()
+        .unwrap_or_else(|| panic!("contact created: {}", reply.body))
+        .to_owned()
 }

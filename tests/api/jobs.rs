@@ -53,7 +53,7 @@ impl JobHandler for Counting {
 fn worker(app: &TestApp, handler: &Counting) -> Worker {
     Worker::new(
         app.services.clone(),
-        Handlers::built_in().with(handler.clone()),
+        Handlers::built_in(200).with(handler.clone()),
         StdDuration::from_secs(60),
         StdDuration::from_millis(20),
     )

@@ -34,17 +34,7 @@ async fn with_smtp() -> (TestApp, TestSmtp, Arc<ManualClock>) {
 }
 
 fn operator_token(scope: Option<&str>) -> String {
-    let now = Utc::now().timestamp();
-    let mut claims = json!({ "iss": "liaison", "aud": "liaison", "sub": "ops-ann", "kind": "operator", "iat": now, "nbf": now, "exp": now + 600 });
-    if let Some(scope) = scope {
-        claims["scope"] = json!(scope);
-    }
-    jsonwebtoken::encode(
-        &jsonwebtoken::Header::default(),
-        &claims,
-        &jsonwebtoken::EncodingKey::from_secret(crate::helpers::TEST_SECRET.as_bytes()),
-    )
-    .expect("token")
+    crate::helpers::operator_token("ops-ann", scope)
 }
 
 async fn send_test_email(app: &TestApp, token: &str, to: &str, language: Option<&str>) -> Reply {
@@ -267,10 +257,11 @@ async fn a_permanent_refusal_fails_the_message_and_marks_the_address_invalid() {
         "{reply:?}"
     );
     let jobs = store::jobs::by_kind(&app.db, DELIVER).await.expect("jobs");
-    assert_eq!(
-        jobs[0].status,
-        liaison::store::entities::job::JobStatus::Failed
-    );
+    let job = jobs
+        .iter()
+        .find(|job| job.payload["outboxId"] == json!(id))
+        .expect("the delivery job");
+    assert_eq!(job.status, liaison::store::entities::job::JobStatus::Failed);
     let user = store::users::find(&app.db, acme.id, bob_id)
         .await
         .expect("find")
@@ -279,7 +270,18 @@ async fn a_permanent_refusal_fails_the_message_and_marks_the_address_invalid() {
         user.email_invalid_at.is_some(),
         "the address is marked invalid"
     );
-    assert!(smtp.messages().is_empty());
+    // The account's admin is told, once; nothing reached bob.
+    let received = smtp.messages();
+    assert_eq!(received.len(), 1, "only the admin's notification arrives");
+    assert_eq!(received[0].to, vec!["admin@acme.example.com"]);
+    assert!(
+        received[0]
+            .text()
+            .unwrap_or_default()
+            .contains("bob@example.com"),
+        "{:?}",
+        received[0].text()
+    );
 }
 
 #[tokio::test]

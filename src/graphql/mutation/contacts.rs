@@ -3,7 +3,10 @@ use async_graphql::{Context, ID, InputObject, Object};
 use crate::domain::ids::UserId;
 use crate::graphql::context::{caller, services};
 use crate::graphql::relay::{decode_all, decode_typed};
+use crate::graphql::types::contacts::{ContactDomains, ContactSetup, ContactTopic};
+use crate::graphql::types::enums::ContactTopicName;
 use crate::graphql::types::integration::Integration;
+use crate::graphql::types::notice::{AccountNotice, notice_id};
 use crate::graphql::types::payload::payload;
 use crate::graphql::types::user::{USER, User};
 use crate::service::contacts::NewContact;
@@ -66,6 +69,78 @@ pub struct ConvertToLoginUserInput {
     pub username: String,
 }
 
+/// The whole list of a topic's contacts.
+#[derive(InputObject)]
+pub struct SetTopicContactsInput {
+    /// Echoed by the payload.
+    pub client_mutation_id: Option<String>,
+    /// The topic.
+    pub topic: ContactTopicName,
+    /// Its contacts: ACTIVE users with a name, a valid email (at an allowed domain) and a valid
+    /// preferred language. An empty list removes them all.
+    #[graphql(validator(max_items = 250))]
+    pub user_ids: Vec<ID>,
+}
+
+/// The email domains topic contacts must use.
+#[derive(InputObject)]
+pub struct SetAllowedContactDomainsInput {
+    /// Echoed by the payload.
+    pub client_mutation_id: Option<String>,
+    /// Domains such as `example.com` (subdomains are allowed too); an empty list allows any.
+    #[graphql(validator(max_items = 250))]
+    pub domains: Vec<String>,
+}
+
+/// New consent flags of a user; an omitted flag is left as it is.
+#[derive(InputObject)]
+pub struct SetContactConsentInput {
+    /// Echoed by the payload.
+    pub client_mutation_id: Option<String>,
+    /// The user.
+    pub user_id: ID,
+    /// May be invited to product-usage interviews.
+    pub may_contact_for_interviews: Option<bool>,
+    /// May be told about product updates.
+    pub may_contact_for_product_updates: Option<bool>,
+}
+
+/// Confirms the account's contacts are current.
+#[derive(InputObject)]
+pub struct ConfirmContactsReviewedInput {
+    /// Echoed by the payload.
+    pub client_mutation_id: Option<String>,
+}
+
+/// A notice to dismiss.
+#[derive(InputObject)]
+pub struct DismissNoticeInput {
+    /// Echoed by the payload.
+    pub client_mutation_id: Option<String>,
+    /// The notice (`Account.notices`).
+    pub id: ID,
+}
+
+payload!(
+    /// The topic with its contacts after the change.
+    SetTopicContactsPayload { topic: ContactTopic }
+);
+payload!(
+    /// The allowed domains after the change.
+    SetAllowedContactDomainsPayload { allowed_contact_domains: ContactDomains }
+);
+payload!(
+    /// The user with their consent flags after the change.
+    SetContactConsentPayload { user: User }
+);
+payload!(
+    /// The contact setup after the confirmation.
+    ConfirmContactsReviewedPayload { contact_setup: ContactSetup }
+);
+payload!(
+    /// The dismissed notice.
+    DismissNoticePayload { notice: AccountNotice }
+);
 payload!(
     /// The integration with its contacts after the change.
     IntegrationContactsPayload { integration: Integration }
@@ -163,5 +238,87 @@ impl ContactMutation {
             .convert_to_login_user(caller(ctx)?, id, &input.username)
             .await;
         ConvertToLoginUserPayload::from_result(input.client_mutation_id, result, User)
+    }
+
+    /// Replaces a topic's contacts. Every contact is checked, and every problem is reported
+    /// naming the field (`["input", "userIds", "<index>", "email"]`); nothing is saved then.
+    /// Needs ACCOUNT_CONTACTS FULL.
+    async fn set_topic_contacts(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The topic and its contacts.")] input: SetTopicContactsInput,
+    ) -> async_graphql::Result<SetTopicContactsPayload> {
+        let users = decode_all::<UserId>(&input.user_ids, USER)?;
+        let result = services(ctx)
+            .set_topic_contacts(caller(ctx)?, input.topic.into(), users)
+            .await;
+        SetTopicContactsPayload::from_result(input.client_mutation_id, result, ContactTopic)
+    }
+
+    /// Restricts topic contacts' emails to these domains. Needs ACCOUNT_CONTACTS FULL.
+    async fn set_allowed_contact_domains(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The domains.")] input: SetAllowedContactDomainsInput,
+    ) -> async_graphql::Result<SetAllowedContactDomainsPayload> {
+        let result = services(ctx)
+            .set_allowed_contact_domains(caller(ctx)?, input.domains)
+            .await;
+        SetAllowedContactDomainsPayload::from_result(input.client_mutation_id, result, |domains| {
+            ContactDomains { domains }
+        })
+    }
+
+    /// Changes a user's consent flags; each change is recorded (`User.consentHistory`). Needs
+    /// ACCOUNT_CONTACTS FULL.
+    async fn set_contact_consent(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The user and the flags.")] input: SetContactConsentInput,
+    ) -> async_graphql::Result<SetContactConsentPayload> {
+        let id: UserId = decode_typed(&input.user_id, USER)?;
+        let result = services(ctx)
+            .set_contact_consent(
+                caller(ctx)?,
+                id,
+                input.may_contact_for_interviews,
+                input.may_contact_for_product_updates,
+            )
+            .await;
+        SetContactConsentPayload::from_result(input.client_mutation_id, result, User)
+    }
+
+    /// Confirms the contacts are current: the next review is due in 3 months. Needs
+    /// ACCOUNT_CONTACTS FULL.
+    async fn confirm_contacts_reviewed(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Nothing but the mutation id.")] input: Option<
+            ConfirmContactsReviewedInput,
+        >,
+    ) -> async_graphql::Result<ConfirmContactsReviewedPayload> {
+        let result = services(ctx).confirm_contacts_reviewed(caller(ctx)?).await;
+        ConfirmContactsReviewedPayload::from_result(
+            input.and_then(|i| i.client_mutation_id),
+            result,
+            ContactSetup,
+        )
+    }
+
+    /// Hides a notice from the viewer's `Account.notices(unreadOnly: true)`. Needs
+    /// INTEGRATIONS READ.
+    async fn dismiss_notice(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The notice.")] input: DismissNoticeInput,
+    ) -> async_graphql::Result<DismissNoticePayload> {
+        let id = notice_id(&input.id)?;
+        let result = services(ctx).dismiss_notice(caller(ctx)?, id).await;
+        DismissNoticePayload::from_result(input.client_mutation_id, result, |notice| {
+            AccountNotice {
+                notice,
+                dismissed: true,
+            }
+        })
     }
 }

@@ -4,6 +4,7 @@
 mod contacts;
 mod directory;
 mod integrations;
+mod notices;
 mod platform;
 mod roles;
 mod users;
@@ -21,4 +22,5 @@ pub struct Mutation(
     integrations::IntegrationMutation,
     contacts::ContactMutation,
     platform::PlatformMutation,
+    notices::NoticeMutation,
 );

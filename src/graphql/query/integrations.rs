@@ -1,12 +1,26 @@
 use async_graphql::connection::Connection;
 use async_graphql::{Context, Object};
 
+use crate::auth::principal::{AccountUser, Principal};
 use crate::domain::permission::{Area, Level};
-use crate::graphql::context::{caller, max_page, services};
+use crate::error::AppError;
+use crate::graphql::context::{max_page, principal, services};
 use crate::graphql::relay::{self, CursorScope, PageArgs, TotalCount};
 use crate::graphql::types::enums::IntegrationCategory;
 use crate::graphql::types::integration::Integration;
 use crate::service::integrations::IntegrationFilter;
+
+/// Who reads the catalog: an account user (`Some`), or a platform operator (`None`).
+fn catalog_reader<'a>(ctx: &Context<'a>) -> Result<Option<&'a AccountUser>, AppError> {
+    let principal = principal(ctx);
+    match principal.account_user() {
+        Ok(user) => Ok(Some(user)),
+        Err(error) => match principal {
+            Principal::Operator(_) => Ok(None),
+            _ => Err(error),
+        },
+    }
+}
 
 #[derive(Default)]
 pub struct IntegrationQuery;
@@ -14,7 +28,8 @@ pub struct IntegrationQuery;
 #[Object]
 impl IntegrationQuery {
     /// The whole catalog, by name, with this account's connection state. Filtering by
-    /// `connected` needs INTEGRATIONS READ.
+    /// `connected` needs INTEGRATIONS READ. Platform operators read the catalog too (without
+    /// any account's connections or contacts).
     #[graphql(complexity = "relay::page_complexity(first, last, child_complexity)")]
     #[allow(clippy::too_many_arguments)]
     async fn integrations(
@@ -46,17 +61,18 @@ impl IntegrationQuery {
         )]
         before: Option<String>,
     ) -> async_graphql::Result<Connection<String, Integration, TotalCount>> {
-        let caller = caller(ctx)?;
+        let caller = catalog_reader(ctx)?;
         let services = services(ctx);
         let filter = IntegrationFilter {
             category: category.map(Into::into),
             connected,
         };
         let entries = services.integrations(caller, &filter).await?;
-        let mut connections = if caller.can(Area::Integrations, Level::Read) {
-            services.connections(caller).await?
-        } else {
-            Default::default()
+        let mut connections = match caller {
+            Some(caller) if caller.can(Area::Integrations, Level::Read) => {
+                services.connections(caller).await?
+            }
+            _ => Default::default(),
         };
         let items = entries
             .into_iter()
@@ -68,7 +84,7 @@ impl IntegrationQuery {
         let scope = CursorScope {
             list: "integrations",
             ordering: format!("NAME{category:?}{connected:?}"),
-            account: Some(caller.account_id),
+            account: caller.map(|c| c.account_id),
         };
         let args = PageArgs {
             first,
@@ -86,13 +102,14 @@ impl IntegrationQuery {
         #[graphql(desc = "The catalog key, e.g. `intercom`. An unknown key is NOT_FOUND.")]
         key: String,
     ) -> async_graphql::Result<Option<Integration>> {
-        let caller = caller(ctx)?;
+        let caller = catalog_reader(ctx)?;
         let services = services(ctx);
         let entry = services.integration(&key)?;
-        let connection = if caller.can(Area::Integrations, Level::Read) {
-            services.connections(caller).await?.remove(&entry.key)
-        } else {
-            None
+        let connection = match caller {
+            Some(caller) if caller.can(Area::Integrations, Level::Read) => {
+                services.connections(caller).await?.remove(&entry.key)
+            }
+            _ => None,
         };
         Ok(Some(Integration {
             entry,

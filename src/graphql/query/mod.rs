@@ -1,8 +1,10 @@
 //! The query root, merged from one object per area.
 
 mod audit;
+mod contacts;
 mod directory;
 mod integrations;
+pub mod notices;
 mod platform;
 mod users;
 
@@ -22,7 +24,9 @@ pub struct Query(
     directory::DirectoryQuery,
     integrations::IntegrationQuery,
     audit::AuditQuery,
+    contacts::ContactQuery,
     platform::PlatformQuery,
+    notices::NoticeQuery,
 );
 
 #[derive(Default)]

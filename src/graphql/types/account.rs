@@ -1,10 +1,10 @@
 use async_graphql::{Context, ID, Object};
 use chrono::{DateTime, Utc};
 
+use super::notice::AccountNotice;
 use super::platform::LicenceUsage;
-use crate::error::AppError;
 use crate::graphql::context::{caller, services};
-use crate::graphql::errors::deny_field;
+use crate::graphql::errors::field_or_denial;
 use crate::graphql::relay::encode_id;
 use crate::store::entities::account::{self, AccountStatus};
 
@@ -47,13 +47,36 @@ impl Account {
         &self,
         ctx: &Context<'_>,
     ) -> async_graphql::Result<Option<LicenceUsage>> {
-        match services(ctx).licence_usage(caller(ctx)?).await {
-            Ok(usage) => Ok(Some(usage.into())),
-            Err(denied @ (AppError::Forbidden(..) | AppError::InsufficientScopes { .. })) => {
-                deny_field(ctx, denied);
-                Ok(None)
-            }
-            Err(other) => Err(other.into()),
-        }
+        let usage = services(ctx).licence_usage(caller(ctx)?).await;
+        Ok(field_or_denial(ctx, usage)?.map(Into::into))
+    }
+    /// The email domains topic contacts must use (and their subdomains); empty: any domain.
+    /// Needs ACCOUNT_CONTACTS READ.
+    async fn allowed_contact_domains(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Option<Vec<String>>> {
+        Ok(field_or_denial(
+            ctx,
+            services(ctx).allowed_contact_domains(caller(ctx)?).await,
+        )?)
+    }
+    /// The vendor's notices about integrations the account uses, newest first, until the viewer
+    /// dismisses them (`dismissNotice`). Needs INTEGRATIONS READ.
+    async fn notices(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Only notices the viewer has not dismissed.", default = false)]
+        unread_only: bool,
+    ) -> async_graphql::Result<Option<Vec<AccountNotice>>> {
+        let notices = services(ctx)
+            .account_notices(caller(ctx)?, unread_only)
+            .await
+            .map(|list| {
+                list.into_iter()
+                    .map(|(notice, dismissed)| AccountNotice { notice, dismissed })
+                    .collect()
+            });
+        Ok(field_or_denial(ctx, notices)?)
     }
 }

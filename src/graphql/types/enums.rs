@@ -2,7 +2,7 @@
 
 use async_graphql::Enum;
 
-use crate::domain::{catalog, permission, user};
+use crate::domain::{catalog, contact, permission, user};
 use crate::store::entities::{audit_event, connection};
 
 /// Declares a GraphQL enum with one variant per domain variant, and conversions both ways.
@@ -172,5 +172,43 @@ mirror_enum!(
         Operator,
         /// Liaison itself (schedules, first run).
         System,
+    }
+);
+
+mirror_enum!(
+    /// What the vendor contacts an account about.
+    ContactTopicName => contact::Topic {
+        /// Product updates; notices respect each contact's `mayContactForProductUpdates`.
+        ProductUpdates,
+        /// Information security and legal matters. Required.
+        SecurityLegal,
+        /// Invoices and contracts. Required.
+        Finance,
+        /// Integrations and APIs. Optional.
+        IntegrationsApis,
+    }
+);
+
+mirror_enum!(
+    /// A consent flag on a user.
+    ConsentFlag => contact::ConsentFlag {
+        /// May be invited to product-usage interviews.
+        Interviews,
+        /// May be told about product updates.
+        ProductUpdates,
+    }
+);
+
+mirror_enum!(
+    /// What a notice from the vendor is about.
+    NoticeKind => contact::NoticeKind {
+        /// The customer must act (e.g. update a setting before a deadline).
+        ActionRequired,
+        /// The integration or feature will be switched off.
+        Sunset,
+        /// The integration moves to a new version or API.
+        Migration,
+        /// For information only.
+        Information,
     }
 );

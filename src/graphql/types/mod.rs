@@ -3,10 +3,12 @@
 
 pub mod account;
 pub mod audit;
+pub mod contacts;
 pub mod directory;
 pub mod enums;
 pub mod integration;
 pub mod node;
+pub mod notice;
 pub mod payload;
 pub mod platform;
 pub mod role;

@@ -1,8 +1,9 @@
 use async_graphql::{Context, ID, Object};
 use chrono::{DateTime, Utc};
 
+use super::contacts::ConsentChange;
 use super::directory::{Group, UserSkill};
-use super::enums::{UserKind, UserStatus, UserType};
+use super::enums::{ContactTopicName, UserKind, UserStatus, UserType};
 use super::integration::Integration;
 use super::role::Role;
 use crate::domain::permission::{Area, Level};
@@ -162,16 +163,72 @@ impl User {
                 .collect(),
         ))
     }
-    /// Whether the vendor may address this person in marketing: not someone who is in the
-    /// system only as an integration contact (a non-login user with no role).
+    /// Whether the vendor may address this person in marketing: login users, and non-login
+    /// people who hold a role or an account-contact topic — not someone who is in the system
+    /// only as an integration contact.
     async fn marketing_eligible(&self, ctx: &Context<'_>) -> async_graphql::Result<bool> {
         if self.0.kind == crate::domain::user::UserKind::Login {
             return Ok(true);
         }
         let loaders = loaders(ctx)?;
-        let contact_for = loaders.integrations_of_user.load_one(self.0.id).await?;
-        let roles = loaders.roles_of_user.load_one(self.0.id).await?;
-        Ok(contact_for.unwrap_or_default().is_empty() || !roles.unwrap_or_default().is_empty())
+        let (topics, roles) = tokio::try_join!(
+            loaders.topics_of_user.load_one(self.0.id),
+            loaders.roles_of_user.load_one(self.0.id),
+        )?;
+        Ok(!topics.unwrap_or_default().is_empty() || !roles.unwrap_or_default().is_empty())
+    }
+    /// May be invited to product-usage interviews (default true). Needs ACCOUNT_CONTACTS READ.
+    async fn may_contact_for_interviews(&self, ctx: &Context<'_>) -> Option<bool> {
+        let check = caller(ctx).and_then(|c| c.require(Area::AccountContacts, Level::Read));
+        guarded(ctx, check, || Some(self.0.may_contact_for_interviews))
+    }
+    /// May be told about product updates (default true); PRODUCT_UPDATES notices respect it.
+    /// Needs ACCOUNT_CONTACTS READ.
+    async fn may_contact_for_product_updates(&self, ctx: &Context<'_>) -> Option<bool> {
+        let check = caller(ctx).and_then(|c| c.require(Area::AccountContacts, Level::Read));
+        guarded(ctx, check, || Some(self.0.may_contact_for_product_updates))
+    }
+    /// Every change of the consent flags, newest first: which, the new value, who and when.
+    /// Needs ACCOUNT_CONTACTS READ.
+    async fn consent_history(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Option<Vec<ConsentChange>>> {
+        if let Err(error) = caller(ctx).and_then(|c| c.require(Area::AccountContacts, Level::Read))
+        {
+            crate::graphql::errors::deny_field(ctx, error);
+            return Ok(None);
+        }
+        let history = loaders(ctx)?
+            .consent_history_of_user
+            .load_one(self.0.id)
+            .await?;
+        Ok(Some(
+            history
+                .unwrap_or_default()
+                .into_iter()
+                .map(ConsentChange)
+                .collect(),
+        ))
+    }
+    /// The account-contact topics this person is a contact for. Needs ACCOUNT_CONTACTS READ.
+    async fn contact_topics(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Option<Vec<ContactTopicName>>> {
+        if let Err(error) = caller(ctx).and_then(|c| c.require(Area::AccountContacts, Level::Read))
+        {
+            crate::graphql::errors::deny_field(ctx, error);
+            return Ok(None);
+        }
+        let topics = loaders(ctx)?.topics_of_user.load_one(self.0.id).await?;
+        Ok(Some(
+            topics
+                .unwrap_or_default()
+                .into_iter()
+                .map(Into::into)
+                .collect(),
+        ))
     }
     /// The groups the user belongs to.
     async fn groups(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Group>> {

@@ -13,6 +13,12 @@ pub struct Model {
     pub status: AccountStatus,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
+    /// When the admins last confirmed the account's contacts.
+    pub contacts_reviewed_at: Option<DateTimeUtc>,
+    /// Domains topic contacts' emails must use (a JSON list of lower-case domains); none: any.
+    pub allowed_contact_domains: Option<Json>,
+    /// The review period a reminder was last emailed for.
+    pub contact_reminder_period: Option<DateTimeUtc>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum)]

@@ -32,6 +32,10 @@ pub struct Model {
     pub title: Option<String>,
     /// The contact address is a distribution list, not a person.
     pub is_distribution_list: bool,
+    /// May be invited to product-usage interviews.
+    pub may_contact_for_interviews: bool,
+    /// May be told about product updates.
+    pub may_contact_for_product_updates: bool,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }
