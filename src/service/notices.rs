@@ -20,7 +20,7 @@ use crate::domain::contact::{Audience, NoticeKind, pick_translation};
 use crate::domain::ids::{AccountId, UserId};
 use crate::domain::operator::OperatorScope;
 use crate::domain::permission::{Area, Level};
-use crate::domain::values::{Email, LanguageTag};
+use crate::domain::values::LanguageTag;
 use crate::error::{AppError, AppResult, UserError};
 use crate::jobs::{JobContext, JobFailure, JobHandler};
 use crate::mail::outbox::Email as OutgoingEmail;
@@ -147,7 +147,7 @@ impl NoticeContent {
         }
     }
 
-    fn from_notice(notice: &notice::Model) -> Self {
+    pub fn from_notice(notice: &notice::Model) -> Self {
         let translations: BTreeMap<String, NoticeText> =
             serde_json::from_value(notice.translations.clone()).unwrap_or_default();
         Self {
@@ -227,17 +227,29 @@ fn notice_context(
 }
 
 impl Services {
-    fn check_audience(&self, audience: &Audience) -> AppResult<()> {
+    /// An integration audience must name an integration of the catalog (`<at>.integrationKey`).
+    fn check_audience(&self, audience: &Audience, at: &str) -> AppResult<()> {
         if let Audience::IntegrationContacts(key) = audience
             && self.catalog.get(key).is_none()
         {
             return Err(AppError::rejected(UserError::new(
-                &["target", "integrationKey"],
+                &[at, "integrationKey"],
                 "UNKNOWN_INTEGRATION",
                 format!("no integration `{key}` in the catalog"),
             )));
         }
         Ok(())
+    }
+
+    /// Whether the operator may preview `audience`, and whether it names a real integration;
+    /// no database work.
+    pub fn check_audience_preview(
+        &self,
+        caller: &PlatformCaller<'_>,
+        audience: &Audience,
+    ) -> AppResult<()> {
+        caller.require(&[OperatorScope::NoticesRead])?;
+        self.check_audience(audience, "target")
     }
 
     /// Who an audience holds: counts per account and per preferred language.
@@ -246,8 +258,7 @@ impl Services {
         caller: &PlatformCaller<'_>,
         audience: &Audience,
     ) -> AppResult<AudienceSummary> {
-        caller.require(&[OperatorScope::NoticesRead])?;
-        self.check_audience(audience)?;
+        self.check_audience_preview(caller, audience)?;
         let per_account = store::notices::audience_by_account(&self.db, audience).await?;
         let ids: Vec<AccountId> = per_account.iter().map(|(id, _)| *id).collect();
         let accounts = store::notices::accounts_by_ids(&self.db, &ids).await?;
@@ -284,8 +295,7 @@ impl Services {
         audience: &Audience,
         page: Option<(u64, u64)>,
     ) -> AppResult<Vec<AudienceMember>> {
-        caller.require(&[OperatorScope::NoticesRead])?;
-        self.check_audience(audience)?;
+        self.check_audience_preview(caller, audience)?;
         let users = store::notices::audience_page(&self.db, audience, page).await?;
         let mut ids: Vec<AccountId> = users.iter().map(|u| u.account_id).collect();
         ids.dedup();
@@ -352,15 +362,7 @@ impl Services {
                 ));
             }
         };
-        if let Audience::IntegrationContacts(key) = &audience
-            && self.catalog.get(key).is_none()
-        {
-            return Err(AppError::rejected(UserError::new(
-                &["input", "integrationKey"],
-                "UNKNOWN_INTEGRATION",
-                format!("no integration `{key}` in the catalog"),
-            )));
-        }
+        self.check_audience(&audience, "input")?;
         content.validate()?;
         let now = self.clock.now();
         let txn = begin_write(&self.db).await?;
@@ -419,14 +421,9 @@ impl Services {
         content: NoticeContent,
     ) -> AppResult<Uuid> {
         caller.require(&[OperatorScope::NoticesWrite])?;
-        let mut rejections = Rejections::default();
-        let address = rejections.check(&["input", "to"], Email::parse(to));
-        let language = language
-            .and_then(|raw| rejections.check(&["input", "language"], LanguageTag::parse(raw)));
-        rejections.finish()?;
-        self.check_audience(&audience)?;
+        let (address, language) = super::platform::test_recipient(to, language)?;
+        self.check_audience(&audience, "input")?;
         content.validate()?;
-        let address = address.ok_or(AppError::Internal("validated address missing".into()))?;
         let default = self.mailer.default_language.clone();
         let (used, text) = content.for_language(language.as_ref().map(|l| l.as_str()), &default);
         let context = notice_context(self, &audience, text, "Example account");

@@ -391,6 +391,21 @@ impl Services {
     }
 }
 
+/// The address and optional language of a test message (`input.to`, `input.language`), each
+/// failure reported at its field.
+pub(super) fn test_recipient(
+    to: &str,
+    language: Option<&str>,
+) -> AppResult<(Email, Option<LanguageTag>)> {
+    let mut rejections = super::Rejections::default();
+    let address = rejections.check(&["input", "to"], Email::parse(to));
+    let language =
+        language.and_then(|raw| rejections.check(&["input", "language"], LanguageTag::parse(raw)));
+    rejections.finish()?;
+    let address = address.ok_or(AppError::Internal("validated address missing".into()))?;
+    Ok((address, language))
+}
+
 impl Services {
     /// Sends a test email through the outbox (operators check the mail setup with it).
     pub async fn send_test_email(
@@ -400,16 +415,7 @@ impl Services {
         language: Option<&str>,
     ) -> AppResult<uuid::Uuid> {
         caller.require(&[OperatorScope::MailWrite])?;
-        let mut rejections = super::Rejections::default();
-        let address = rejections.check(&["input", "to"], crate::domain::values::Email::parse(to));
-        let language = language.and_then(|raw| {
-            rejections.check(
-                &["input", "language"],
-                crate::domain::values::LanguageTag::parse(raw),
-            )
-        });
-        rejections.finish()?;
-        let address = address.ok_or(AppError::Internal("validated address missing".into()))?;
+        let (address, language) = test_recipient(to, language)?;
         let txn = crate::store::begin_write(&self.db).await?;
         let id = self
             .send_email(

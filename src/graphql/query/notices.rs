@@ -72,9 +72,7 @@ impl NoticeQuery {
         let operator = operator(ctx)?;
         let audience = target.to_audience()?;
         // Checks the scope (and the integration key) now, not only in the sub-fields.
-        services(ctx)
-            .audience_count(&PlatformCaller::Operator(&operator), &audience)
-            .await?;
+        services(ctx).check_audience_preview(&PlatformCaller::Operator(&operator), &audience)?;
         Ok(NoticeAudience::new(audience, operator))
     }
 

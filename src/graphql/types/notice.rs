@@ -13,10 +13,12 @@ use super::platform::OutboxStatus;
 use crate::auth::principal::Operator;
 use crate::domain::contact::Audience;
 use crate::error::AppResult;
-use crate::graphql::context::{caller, max_page, principal, services};
+use crate::graphql::context::{caller, loaders, max_page, principal, services};
 use crate::graphql::relay::{self, CursorScope, TotalCount, encode_id};
 use crate::service::Services;
-use crate::service::notices::{self as notices_service, AudienceSummary, NoticeDelivery};
+use crate::service::notices::{
+    self as notices_service, AudienceSummary, NoticeContent, NoticeDelivery,
+};
 use crate::service::platform::{self, PlatformCaller};
 use crate::store::entities::notice::{self, NoticeStatus as DomainStatus};
 
@@ -69,10 +71,11 @@ impl AccountNotice {
 async fn text_for_viewer(
     ctx: &Context<'_>,
     notice: &notice::Model,
-) -> AppResult<notices_service::NoticeText> {
-    let services = services(ctx);
-    let viewer = services.viewer(caller(ctx)?).await?;
-    Ok(services.notice_text_for(notice, viewer.preferred_language.as_deref()))
+) -> async_graphql::Result<notices_service::NoticeText> {
+    // Through the request's loader: one look-up of the viewer for every notice and field.
+    let viewer = loaders(ctx)?.users.load_one(caller(ctx)?.user_id).await?;
+    let language = viewer.and_then(|v| v.preferred_language);
+    Ok(services(ctx).notice_text_for(notice, language.as_deref()))
 }
 
 /// Who a notice goes to.
@@ -167,9 +170,9 @@ impl PlatformNotice {
     }
     /// Its translations.
     async fn translations(&self) -> Vec<NoticeTranslation> {
-        let map: std::collections::BTreeMap<String, notices_service::NoticeText> =
-            serde_json::from_value(self.notice.translations.clone()).unwrap_or_default();
-        map.into_iter()
+        NoticeContent::from_notice(&self.notice)
+            .translations
+            .into_iter()
             .map(|(language, text)| NoticeTranslation {
                 language,
                 subject: text.subject,
