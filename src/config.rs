@@ -123,11 +123,21 @@ pub struct Config {
     pub contact_reminders_enabled: bool,
     /// Recipients one notice fan-out step writes to the outbox in one transaction.
     pub notice_batch_size: u64,
+    /// Intercom's API base URL for every region (a proxy, or a local test double); by the
+    /// connection's region when unset.
+    pub intercom_api_url: Option<String>,
+    /// How long a connector check may wait for the provider, in seconds.
+    pub connector_timeout_seconds: u64,
+    /// Connection requests a user, and an account, may create per hour.
+    pub connection_requests_per_user_per_hour: u32,
+    pub connection_requests_per_account_per_hour: u32,
     /// Rate limits; `false` switches every limit off (benchmarks).
     pub rate_limit_enabled: bool,
     pub rate_limit_per_ip_per_minute: u32,
     pub rate_limit_per_user_per_minute: u32,
     pub rate_limit_per_account_per_minute: u32,
+    /// Requests per client address on the invitee route (`/connect/…`), which takes no login.
+    pub rate_limit_invitee_per_ip_per_minute: u32,
     /// The window the limits count in, in seconds (60: per minute).
     pub rate_limit_window_seconds: u64,
     /// A header holding the client's address when a trusted proxy sets it (e.g. `x-forwarded-for`,
@@ -177,6 +187,11 @@ impl Default for Config {
             rate_limit_per_ip_per_minute: 600,
             rate_limit_per_user_per_minute: 600,
             rate_limit_per_account_per_minute: 3000,
+            rate_limit_invitee_per_ip_per_minute: 30,
+            intercom_api_url: None,
+            connector_timeout_seconds: 10,
+            connection_requests_per_user_per_hour: 20,
+            connection_requests_per_account_per_hour: 100,
             rate_limit_window_seconds: 60,
             client_ip_header: None,
         }

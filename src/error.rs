@@ -5,6 +5,7 @@
 use sea_orm::DbErr;
 use thiserror::Error;
 
+use crate::domain::connection_request::LinkState;
 use crate::domain::permission::{Area, Level};
 use crate::domain::values::ValueError;
 
@@ -49,6 +50,12 @@ pub enum AppError {
     },
     #[error("not found")]
     NotFound,
+    /// An invite token that matches no link: the plain answer, which tells a guesser nothing.
+    #[error("this link is not valid")]
+    InvalidLink,
+    /// A real invite link that no longer works, and why.
+    #[error("{}", .0.message())]
+    LinkUnusable(LinkState),
     #[error("too many requests; retry after {retry_after_seconds} s")]
     RateLimited { retry_after_seconds: u64 },
     #[error("{0}")]
@@ -70,6 +77,8 @@ impl AppError {
             AppError::Forbidden(..) | AppError::ForbiddenBecause(_) => "FORBIDDEN",
             AppError::InsufficientScopes { .. } => "INSUFFICIENT_SCOPES",
             AppError::NotFound => "NOT_FOUND",
+            AppError::InvalidLink => "INVALID_LINK",
+            AppError::LinkUnusable(state) => state.code(),
             AppError::RateLimited { .. } => "RATE_LIMITED",
             AppError::BadInput(_) | AppError::Rejected(_) => "BAD_USER_INPUT",
             AppError::Database(_) | AppError::Internal(_) => "INTERNAL",

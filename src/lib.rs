@@ -6,6 +6,7 @@
 pub mod auth;
 pub mod clock;
 pub mod config;
+pub mod connectors;
 pub mod crypto;
 pub mod domain;
 pub mod error;

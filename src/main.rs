@@ -40,8 +40,12 @@ enum Command {
         #[command(subcommand)]
         action: Option<MigrateAction>,
     },
-    /// Print the public GraphQL schema (SDL).
-    Schema,
+    /// Print the public GraphQL schema (SDL); with --invitee, the invitee route's schema.
+    Schema {
+        /// The schema of `/connect/graphql` (what `schema.invitee.graphql` holds).
+        #[arg(long)]
+        invitee: bool,
+    },
     /// Print a signed JWT for a user, or for a platform operator (--operator), and nothing else.
     Token {
         /// Account id or slug.
@@ -180,14 +184,18 @@ async fn main() -> ExitCode {
 }
 
 async fn run(command: Command) -> Result<(), Failure> {
-    if let Command::Schema = command {
-        print!("{}", graphql::sdl());
+    if let Command::Schema { invitee } = command {
+        if invitee {
+            print!("{}", graphql::invitee::sdl());
+        } else {
+            print!("{}", graphql::sdl());
+        }
         return Ok(());
     }
     let config = Config::load().map_err(|e| Failure(2, e.to_string()))?;
     telemetry::init(config.log_format);
     match command {
-        Command::Schema => Ok(()),
+        Command::Schema { .. } => Ok(()),
         Command::Serve => serve(config).await,
         Command::Migrate { action } => migrate(&config, action.unwrap_or(MigrateAction::Up)).await,
         Command::Token {

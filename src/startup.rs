@@ -17,6 +17,7 @@ use tokio::sync::watch;
 use crate::auth::tokens::{MintRequest, TokenKind, Tokens};
 use crate::clock::{SharedClock, SystemClock};
 use crate::config::Config;
+use crate::connectors::Connectors;
 use crate::crypto::keyring::KeyRing;
 use crate::domain::catalog::{BUILT_IN, Catalog};
 use crate::domain::permission::ScopeSet;
@@ -28,8 +29,8 @@ use crate::jobs::{self, Handlers, worker::Worker};
 use crate::mail::outbox::Mailer;
 use crate::mail::templates::Templates;
 use crate::mail::transport::MailTransport;
-use crate::service::Services;
 use crate::service::accounts::DEMO_SLUG;
+use crate::service::{ServiceSettings, Services};
 use crate::store::{self, StatementCounter};
 
 #[derive(Debug, Error)]
@@ -100,6 +101,8 @@ impl Core {
                 catalog: Arc::new(catalog),
                 keyring: Arc::new(keyring),
                 mailer: Arc::new(mailer),
+                connectors: Arc::new(Connectors::from_config(config)),
+                settings: Arc::new(ServiceSettings::from_config(config)),
             },
             tokens: Arc::new(tokens),
             statements,
@@ -199,6 +202,7 @@ impl Application {
             core.services.ensure_demo_account().await?;
         }
         jobs::maintenance::ensure_schedules(&core.services).await?;
+        jobs::request_expiry::ensure_schedule(&core.services).await?;
         if config.contact_reminders_enabled {
             jobs::reminders::ensure_schedule(&core.services).await?;
         }
@@ -208,19 +212,23 @@ impl Application {
             std::time::Duration::from_secs(config.job_lease_seconds.max(1)),
             std::time::Duration::from_millis(config.worker_poll_millis.max(10)),
         );
-        let schema = graphql::build_schema(
+        let schema_settings = SchemaSettings {
+            max_depth: config.max_depth,
+            max_complexity: config.max_complexity,
+            max_page_size: config.max_page_size as u64,
+            introspection: config.introspection_enabled(),
+            suggestions: !config.is_production(),
+        };
+        let schema = graphql::build_schema(Some(core.services.clone()), &schema_settings);
+        let invitee_schema = graphql::invitee::build_schema(
             Some(core.services.clone()),
-            &SchemaSettings {
-                max_depth: config.max_depth,
-                max_complexity: config.max_complexity,
-                max_page_size: config.max_page_size as u64,
-                introspection: config.introspection_enabled(),
-                suggestions: !config.is_production(),
-            },
+            Some(core.tokens.clone()),
+            &schema_settings,
         );
         let metrics = Metrics::new(root_field_names(&schema.sdl()), core.statements.clone());
         let state = AppState {
             schema,
+            invitee_schema,
             services: core.services.clone(),
             tokens: core.tokens.clone(),
             metrics: Arc::new(metrics),

@@ -31,6 +31,9 @@ mod m20261122_000022_add_users_consent;
 mod m20261122_000023_create_consent_changes;
 mod m20261122_000024_add_accounts_contact_review;
 mod m20261122_000025_create_notices;
+mod m20261122_000026_create_connection_requests;
+mod m20261122_000027_add_connections_request;
+mod m20261122_000028_add_outbox_messages_body_encrypted;
 
 pub struct Migrator;
 
@@ -63,6 +66,9 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000023_create_consent_changes::Migration),
             Box::new(m20261122_000024_add_accounts_contact_review::Migration),
             Box::new(m20261122_000025_create_notices::Migration),
+            Box::new(m20261122_000026_create_connection_requests::Migration),
+            Box::new(m20261122_000027_add_connections_request::Migration),
+            Box::new(m20261122_000028_add_outbox_messages_body_encrypted::Migration),
         ]
     }
 }

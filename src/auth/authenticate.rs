@@ -8,6 +8,8 @@ use super::principal::{AccountUser, Operator, Principal};
 use super::tokens::{Subject, Tokens};
 use crate::domain::user::{UserKind, UserStatus};
 use crate::error::AppError;
+use crate::service::Services;
+use crate::service::connection_requests::Invitation;
 use crate::store;
 use crate::store::entities::account::AccountStatus;
 
@@ -72,4 +74,37 @@ fn token_message(error: &super::tokens::TokenError) -> &'static str {
         BadScopes => "the token's scope claim is invalid",
         KeysUnavailable => "the identity provider's keys are unavailable",
     }
+}
+
+/// Turns a bearer token on the invitee route into the invitation of its session: only an
+/// invitee session is accepted (account and provider tokens are refused), and only while its
+/// link works. No token: no session (the caller may still open one).
+pub async fn authenticate_invitee(
+    services: &Services,
+    tokens: &Tokens,
+    bearer: Option<&str>,
+) -> Result<Option<Invitation>, AppError> {
+    let Some(token) = bearer else {
+        return Ok(None);
+    };
+    let subject = tokens.verify(token, true).await.map_err(|error| {
+        tracing::debug!(%error, "invitee token refused");
+        AppError::Unauthenticated(token_message(&error))
+    })?;
+    let Subject::Invitee {
+        subject,
+        account_id,
+    } = subject
+    else {
+        return Err(AppError::Unauthenticated(
+            "only invitee sessions are accepted on the invitee route",
+        ));
+    };
+    let link = subject
+        .parse()
+        .map_err(|_| AppError::Unauthenticated("the token's claims are incomplete or invalid"))?;
+    services
+        .invitation_of_session(account_id, link)
+        .await
+        .map(Some)
 }

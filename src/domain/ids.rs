@@ -68,4 +68,8 @@ id_type!(
     ExternalIdentityId,
     /// An audit log entry.
     AuditEventId,
+    /// A request that someone else connect integrations.
+    ConnectionRequestId,
+    /// One invite link of a connection request (its token is stored only as a keyed hash).
+    InviteLinkId,
 );

@@ -2,6 +2,7 @@
 //! knows about HTTP, GraphQL or SQL beyond the value-type derive that lets ids reach the columns.
 
 pub mod catalog;
+pub mod connection_request;
 pub mod contact;
 pub mod ids;
 pub mod operator;

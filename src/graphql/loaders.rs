@@ -13,7 +13,7 @@ use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
 use sea_orm::DatabaseConnection;
 
 use crate::domain::contact::Topic;
-use crate::domain::ids::{AccountId, RoleId, UserId};
+use crate::domain::ids::{AccountId, ConnectionRequestId, RoleId, UserId};
 use crate::domain::permission::Grants;
 use crate::error::AppError;
 use crate::store;
@@ -36,6 +36,7 @@ pub struct Loaders {
     pub connection_of_integration: Cached<ConnectionOfIntegration>,
     pub topics_of_user: Cached<TopicsOfUser>,
     pub consent_history_of_user: Cached<ConsentHistoryOfUser>,
+    pub items_of_request: Cached<ItemsOfRequest>,
 }
 
 impl Loaders {
@@ -58,6 +59,7 @@ impl Loaders {
             connection_of_integration: make(ConnectionOfIntegration(scope())),
             topics_of_user: make(TopicsOfUser(scope())),
             consent_history_of_user: make(ConsentHistoryOfUser(scope())),
+            items_of_request: make(ItemsOfRequest(scope())),
         }
     }
 }
@@ -251,5 +253,22 @@ impl Loader<String> for ConnectionOfIntegration {
             .map_err(failed)?;
         all.retain(|key, _| keys.contains(key));
         Ok(all)
+    }
+}
+
+/// Each connection request's integrations, in the order the requester gave them.
+pub struct ItemsOfRequest(Scope);
+
+impl Loader<ConnectionRequestId> for ItemsOfRequest {
+    type Value = Vec<crate::store::entities::connection_request_item::Model>;
+    type Error = LoadError;
+
+    async fn load(
+        &self,
+        keys: &[ConnectionRequestId],
+    ) -> Result<HashMap<ConnectionRequestId, Self::Value>, LoadError> {
+        store::connection_requests::items(&self.0.db, self.0.account, keys)
+            .await
+            .map_err(failed)
     }
 }

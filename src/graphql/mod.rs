@@ -3,6 +3,7 @@
 
 pub mod context;
 pub mod errors;
+pub mod invitee;
 pub mod limits;
 pub mod loaders;
 pub mod mutation;
@@ -11,7 +12,7 @@ pub mod relay;
 pub mod subscription;
 pub mod types;
 
-use async_graphql::Schema;
+use async_graphql::{Schema, SchemaBuilder};
 
 use crate::service::Services;
 
@@ -40,17 +41,32 @@ impl Default for SchemaSettings {
 }
 
 pub fn build_schema(services: Option<Services>, settings: &SchemaSettings) -> AppSchema {
-    let mut builder = Schema::build(
-        query::Query::default(),
-        mutation::Mutation::default(),
-        subscription::Subscription,
+    configure(
+        Schema::build(
+            query::Query::default(),
+            mutation::Mutation::default(),
+            subscription::Subscription,
+        ),
+        services,
+        settings,
     )
-    .extension(errors::ErrorCodes)
-    .extension(limits::QueryLimits {
-        max_depth: settings.max_depth,
-        max_complexity: settings.max_complexity,
-    })
-    .data(context::MaxPageSize(settings.max_page_size));
+    .data(context::MaxPageSize(settings.max_page_size))
+    .finish()
+}
+
+/// What every schema of ours has: error codes, depth and complexity limits, the services, and
+/// introspection and suggestions as configured.
+fn configure<Q, M, S>(
+    mut builder: SchemaBuilder<Q, M, S>,
+    services: Option<Services>,
+    settings: &SchemaSettings,
+) -> SchemaBuilder<Q, M, S> {
+    builder = builder
+        .extension(errors::ErrorCodes)
+        .extension(limits::QueryLimits {
+            max_depth: settings.max_depth,
+            max_complexity: settings.max_complexity,
+        });
     if let Some(services) = services {
         builder = builder.data(services);
     }
@@ -60,7 +76,7 @@ pub fn build_schema(services: Option<Services>, settings: &SchemaSettings) -> Ap
     if !settings.suggestions {
         builder = builder.disable_suggestions();
     }
-    builder.finish()
+    builder
 }
 
 /// The public schema's SDL, as `schema.graphql` holds it.

@@ -21,12 +21,14 @@ use serde::Serialize;
 
 use super::REQUEST_ID;
 use super::state::{AppState, client_ip};
-use crate::auth::authenticate::authenticate;
+use crate::auth::authenticate::{authenticate, authenticate_invitee};
 use crate::auth::principal::Principal;
 use crate::error::AppError;
 use crate::graphql::context::RequestPrincipal;
 use crate::graphql::errors::{RequestId, request_error};
+use crate::graphql::invitee::InviteeSession;
 use crate::graphql::loaders::Loaders;
+use crate::service::connection_requests::Invitation;
 
 const GRAPHQL_RESPONSE: &str = "application/graphql-response+json";
 const JSON: &str = "application/json";
@@ -87,6 +89,8 @@ impl Negotiated {
             | AppError::Forbidden(..)
             | AppError::ForbiddenBecause(_) => StatusCode::FORBIDDEN,
             AppError::BadInput(_) | AppError::Rejected(_) => StatusCode::BAD_REQUEST,
+            // An invitee session whose link no longer works.
+            AppError::InvalidLink | AppError::LinkUnusable(_) => StatusCode::UNAUTHORIZED,
             _ => StatusCode::INTERNAL_SERVER_ERROR,
         };
         if error.is_internal() {
@@ -100,10 +104,27 @@ impl Negotiated {
     }
 }
 
-/// The client address's rate limit, checked before anything else (token guessing included).
-pub fn limit_ip(state: &AppState, headers: &HeaderMap, socket: SocketAddr) -> Result<(), AppError> {
+/// Which GraphQL endpoint a request is for: the main API, or the invitee route's small schema.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Endpoint {
+    Main,
+    Invitee,
+}
+
+/// The client address's rate limit, checked before anything else (token guessing included);
+/// the invitee route has its own.
+pub fn limit_ip(
+    state: &AppState,
+    headers: &HeaderMap,
+    socket: SocketAddr,
+    endpoint: Endpoint,
+) -> Result<(), AppError> {
     let ip = client_ip(&state.settings, headers, socket);
-    state.limits.check_ip(ip).map_err(|limited| {
+    let checked = match endpoint {
+        Endpoint::Main => state.limits.check_ip(ip),
+        Endpoint::Invitee => state.limits.check_invitee_ip(ip),
+    };
+    checked.map_err(|limited| {
         state.metrics.record_rate_limited(limited.policy);
         limited.to_error()
     })
@@ -116,8 +137,28 @@ pub async fn post_graphql(
     headers: HeaderMap,
     body: Bytes,
 ) -> HttpResponse {
-    let negotiated = Negotiated::from(&headers);
-    if let Err(refused) = limit_ip(&state, &headers, socket) {
+    post(&state, socket, &headers, &body, Endpoint::Main).await
+}
+
+/// `POST /connect/graphql`: the invitee schema, with an invitee session or none.
+pub async fn post_invitee_graphql(
+    State(state): State<AppState>,
+    ConnectInfo(socket): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> HttpResponse {
+    post(&state, socket, &headers, &body, Endpoint::Invitee).await
+}
+
+async fn post(
+    state: &AppState,
+    socket: SocketAddr,
+    headers: &HeaderMap,
+    body: &Bytes,
+    endpoint: Endpoint,
+) -> HttpResponse {
+    let negotiated = Negotiated::from(headers);
+    if let Err(refused) = limit_ip(state, headers, socket, endpoint) {
         return negotiated.fail_with(&refused);
     }
     let content_type = headers
@@ -143,7 +184,7 @@ pub async fn post_graphql(
             .insert(header::ACCEPT, HeaderValue::from_static(JSON));
         return response;
     }
-    let batch: BatchRequest = match serde_json::from_slice(&body) {
+    let batch: BatchRequest = match serde_json::from_slice(body) {
         Ok(batch) => batch,
         Err(_) => return negotiated.bad_request("the body is not a GraphQL request in JSON"),
     };
@@ -158,7 +199,7 @@ pub async fn post_graphql(
             ));
         }
     }
-    execute(&state, &headers, negotiated, batch, false).await
+    execute(state, headers, negotiated, batch, false, endpoint).await
 }
 
 /// `GET /graphql`: GraphiQL for a browser, or a query (never a mutation) from the URL.
@@ -169,7 +210,7 @@ pub async fn get_graphql(
     RawQuery(raw): RawQuery,
 ) -> HttpResponse {
     let negotiated = Negotiated::from(&headers);
-    if let Err(refused) = limit_ip(&state, &headers, socket) {
+    if let Err(refused) = limit_ip(&state, &headers, socket, Endpoint::Main) {
         return negotiated.fail_with(&refused);
     }
     let wants_html = headers
@@ -200,6 +241,7 @@ pub async fn get_graphql(
         negotiated,
         BatchRequest::Single(request),
         true,
+        Endpoint::Main,
     )
     .await
 }
@@ -269,28 +311,55 @@ fn parse(request: &mut Request) -> Result<Parsed, ServerError> {
     })
 }
 
+/// Who calls, on either endpoint.
+enum Caller {
+    Account(Principal),
+    /// The invitation of an invitee session; `None` before `openInvitation`.
+    Invitee(Option<Invitation>),
+}
+
+/// Authenticates the bearer token for `endpoint`, and applies the user and account limits.
+async fn caller(
+    state: &AppState,
+    headers: &HeaderMap,
+    endpoint: Endpoint,
+) -> Result<Caller, AppError> {
+    let token = bearer(headers)?;
+    match endpoint {
+        Endpoint::Main => {
+            let principal = authenticate(&state.services.db, &state.tokens, token).await?;
+            state
+                .limits
+                .check_principal(&principal)
+                .map_err(|limited| {
+                    state.metrics.record_rate_limited(limited.policy);
+                    limited.to_error()
+                })?;
+            Ok(Caller::Account(principal))
+        }
+        Endpoint::Invitee => Ok(Caller::Invitee(
+            authenticate_invitee(&state.services, &state.tokens, token).await?,
+        )),
+    }
+}
+
 async fn execute(
     state: &AppState,
     headers: &HeaderMap,
     negotiated: Negotiated,
     batch: BatchRequest,
     via_get: bool,
+    endpoint: Endpoint,
 ) -> HttpResponse {
-    let principal = match bearer(headers) {
-        Ok(token) => authenticate(&state.services.db, &state.tokens, token).await,
-        Err(error) => Err(error),
-    };
-    let principal = match principal {
-        Ok(principal) => principal,
+    let caller = match caller(state, headers, endpoint).await {
+        Ok(caller) => caller,
         Err(error) => {
-            state.metrics.record_error(error.code());
+            if !matches!(error, AppError::RateLimited { .. }) {
+                state.metrics.record_error(error.code());
+            }
             return negotiated.fail_with(&error);
         }
     };
-    if let Err(limited) = state.limits.check_principal(&principal) {
-        state.metrics.record_rate_limited(limited.policy);
-        return negotiated.fail_with(&limited.to_error());
-    }
     let (single, requests) = match batch {
         BatchRequest::Single(request) => (true, vec![request]),
         BatchRequest::Batch(requests) => (false, requests),
@@ -327,10 +396,10 @@ async fn execute(
         }
         let introspection_only = !parsed.root_fields.is_empty()
             && parsed.root_fields.iter().all(|f| f.starts_with("__"));
-        if matches!(principal, Principal::Anonymous) && !introspection_only {
+        if matches!(caller, Caller::Account(Principal::Anonymous)) && !introspection_only {
             return negotiated.fail_with(&AppError::Unauthenticated("a bearer token is required"));
         }
-        responses.push(run(state, &principal, &negotiated, request, &parsed).await);
+        responses.push(run(state, &caller, &negotiated, request, &parsed).await);
     }
     if single {
         let response = responses.pop().unwrap_or_default();
@@ -350,22 +419,29 @@ async fn execute(
 
 async fn run(
     state: &AppState,
-    principal: &Principal,
+    caller: &Caller,
     negotiated: &Negotiated,
     request: Request,
     parsed: &Parsed,
 ) -> Response {
-    let mut request = request
-        .data(RequestPrincipal(principal.clone()))
-        .data(RequestId(negotiated.request_id.clone()));
-    if let Principal::User(user) = principal {
-        request = request.data(Loaders::new(&state.services.db, user.account_id));
-    }
+    let request = request.data(RequestId(negotiated.request_id.clone()));
     let label = state
         .metrics
         .operation_label(parsed.root_fields.first().map(String::as_str));
     let started = Instant::now();
-    let response = state.schema.execute(request).await;
+    let response = match caller {
+        Caller::Account(principal) => {
+            let mut request = request.data(RequestPrincipal(principal.clone()));
+            if let Principal::User(user) = principal {
+                request = request.data(Loaders::new(&state.services.db, user.account_id));
+            }
+            state.schema.execute(request).await
+        }
+        Caller::Invitee(session) => {
+            let request = request.data(InviteeSession(session.clone()));
+            state.invitee_schema.execute(request).await
+        }
+    };
     let labels = super::metrics::OperationLabels { operation: label };
     state.metrics.requests.get_or_create(&labels).inc();
     state

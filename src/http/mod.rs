@@ -1,5 +1,6 @@
 //! HTTP: the router, our GraphQL-over-HTTP wrapper, health and metrics.
 
+pub mod connect;
 pub mod graphql;
 pub mod health;
 pub mod metrics;
@@ -12,7 +13,7 @@ use std::time::Duration;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderName, HeaderValue, Method, StatusCode};
-use axum::routing::get;
+use axum::routing::{get, post};
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::timeout::TimeoutLayer;
@@ -33,6 +34,14 @@ pub fn router(state: AppState) -> Router {
             get(graphql::get_graphql).post(graphql::post_graphql),
         )
         .route("/graphql/ws", get(ws::graphql_ws))
+        .nest(
+            "/connect",
+            Router::new()
+                .route("/graphql", post(graphql::post_invitee_graphql))
+                .route("/assets/style.css", get(connect::stylesheet))
+                .route("/{token}", get(connect::show).post(connect::submit))
+                .layer(axum::middleware::map_response(connect::page_headers)),
+        )
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(health::metrics))
@@ -58,11 +67,23 @@ pub fn router(state: AppState) -> Router {
                     .get(REQUEST_ID)
                     .and_then(|v| v.to_str().ok())
                     .unwrap_or_default();
-                // The path only: invite links carry secrets in later routes, never the query.
-                tracing::info_span!("http", method = %request.method(), path = %request.uri().path(), request_id)
+                // The path only, never the query, and an invite link's token replaced.
+                let path = redacted_path(request.uri().path());
+                tracing::info_span!("http", method = %request.method(), path = %path, request_id)
             }),
         )
         .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+}
+
+/// A request path as logs may show it: an invite link's token (`/connect/<token>`) becomes
+/// `{token}`.
+pub fn redacted_path(path: &str) -> std::borrow::Cow<'_, str> {
+    match path.strip_prefix("/connect/") {
+        Some(rest) if !rest.starts_with("graphql") && !rest.starts_with("assets/") => {
+            std::borrow::Cow::Borrowed("/connect/{token}")
+        }
+        _ => std::borrow::Cow::Borrowed(path),
+    }
 }
 
 /// Counts the requests the timeout layer answered with 408.

@@ -1,6 +1,8 @@
 //! Rate limits: token buckets per client IP, per user and per account (governor's keyed limiters,
-//! one per policy). The IP is checked before the token is even verified, so guessing tokens or
-//! invite links is throttled too; user and account after authentication. A refusal says when to
+//! one per policy). The IP is checked before the token is even verified, so guessing tokens is
+//! throttled too; user and account after authentication. The invitee route (`/connect/…`), which
+//! takes no login, has its own, stricter limit per IP, so guessing invite links is throttled
+//! without touching the main API's budget. A refusal says when to
 //! retry. Limits are per process: N replicas allow N times the configured rate.
 
 use std::hash::Hash;
@@ -23,6 +25,7 @@ pub enum Policy {
     Ip,
     User,
     Account,
+    InviteeIp,
 }
 
 impl Policy {
@@ -31,6 +34,7 @@ impl Policy {
             Policy::Ip => "ip",
             Policy::User => "user",
             Policy::Account => "account",
+            Policy::InviteeIp => "invitee_ip",
         }
     }
 }
@@ -90,6 +94,7 @@ struct Limits {
     ip: Limiter<IpAddr>,
     user: Limiter<UserId>,
     account: Limiter<AccountId>,
+    invitee_ip: Limiter<IpAddr>,
 }
 
 impl RateLimits {
@@ -101,6 +106,11 @@ impl RateLimits {
             account: Limiter::new(
                 Policy::Account,
                 config.rate_limit_per_account_per_minute,
+                window,
+            ),
+            invitee_ip: Limiter::new(
+                Policy::InviteeIp,
+                config.rate_limit_invitee_per_ip_per_minute,
                 window,
             ),
         });
@@ -115,6 +125,14 @@ impl RateLimits {
     pub fn check_ip(&self, ip: IpAddr) -> Result<(), Limited> {
         match &self.limits {
             Some(limits) => limits.ip.check(&ip),
+            None => Ok(()),
+        }
+    }
+
+    /// The client address's limit on the invitee route.
+    pub fn check_invitee_ip(&self, ip: IpAddr) -> Result<(), Limited> {
+        match &self.limits {
+            Some(limits) => limits.invitee_ip.check(&ip),
             None => Ok(()),
         }
     }
@@ -147,6 +165,7 @@ fn spawn_cleanup(limits: Weak<RateLimits>, window: Duration) {
                 limits.ip.limiter.retain_recent();
                 limits.user.limiter.retain_recent();
                 limits.account.limiter.retain_recent();
+                limits.invitee_ip.limiter.retain_recent();
             }
         }
     });

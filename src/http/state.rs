@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use crate::auth::tokens::Tokens;
 use crate::graphql::AppSchema;
+use crate::graphql::invitee::InviteeSchema;
 use crate::service::Services;
 
 /// The client's address: the trusted proxy header's first entry, or the socket's.
@@ -40,6 +41,7 @@ pub struct HttpSettings {
 #[derive(Clone)]
 pub struct AppState {
     pub schema: AppSchema,
+    pub invitee_schema: InviteeSchema,
     pub services: Services,
     pub tokens: Arc<Tokens>,
     pub metrics: Arc<Metrics>,

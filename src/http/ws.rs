@@ -12,7 +12,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::IntoResponse;
 use axum::response::Response;
 
-use super::graphql::limit_ip;
+use super::graphql::{Endpoint, limit_ip};
 use super::state::AppState;
 use crate::auth::authenticate::authenticate;
 use crate::auth::principal::Principal;
@@ -27,7 +27,7 @@ pub async fn graphql_ws(
     protocol: GraphQLProtocol,
     upgrade: WebSocketUpgrade,
 ) -> Response {
-    if let Err(refused) = limit_ip(&state, &headers, socket) {
+    if let Err(refused) = limit_ip(&state, &headers, socket, Endpoint::Main) {
         let retry = match refused {
             AppError::RateLimited {
                 retry_after_seconds,

@@ -9,6 +9,7 @@
 
 pub mod maintenance;
 pub mod reminders;
+pub mod request_expiry;
 pub mod schedule;
 pub mod worker;
 
@@ -84,6 +85,7 @@ impl Handlers {
             .with(maintenance::PurgeFinishedJobs)
             .with(crate::mail::outbox::DeliverEmail)
             .with(reminders::ContactReviewReminders)
+            .with(request_expiry::ExpireConnectionRequests)
             .with(crate::service::notices::FanOutNotice {
                 batch: notice_batch,
             })

@@ -3,15 +3,19 @@
 //! that moment, and delivered by the `mail.deliver` job with retries. Delivery is at least once
 //! with a stable Message-ID per row: the only window for a duplicate is between the SMTP server's
 //! acceptance and our commit, and receivers can de-duplicate on the Message-ID. A permanent
-//! failure (5xx) marks the recipient's address invalid and tells the account's admins.
+//! failure (5xx) marks the recipient's address invalid and tells the account's admins. An email
+//! that carries a secret (an invite link) has its bodies encrypted with the key ring at rest.
 
 use chrono::{DateTime, Utc};
 use sea_orm::{ActiveValue::Set, DatabaseTransaction};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
+use secrecy::ExposeSecret;
+
 use super::templates::Templates;
 use super::transport::{MailTransport, OutgoingMessage, SendError};
+use crate::crypto::keyring::Binding;
 use crate::domain::ids::{AccountId, UserId};
 use crate::error::{AppError, AppResult};
 use crate::jobs::{JobContext, JobFailure, JobHandler};
@@ -52,6 +56,25 @@ impl Services {
     /// Records an email and its delivery job inside `txn`: both exist exactly when the change
     /// does. Nothing is sent from inside a request.
     pub async fn send_email(&self, txn: &DatabaseTransaction, email: Email<'_>) -> AppResult<Uuid> {
+        self.queue_email(txn, email, false).await
+    }
+
+    /// As `send_email`, for an email whose body carries a secret: the bodies are stored
+    /// encrypted and decrypted only for delivery.
+    pub async fn send_email_with_secret(
+        &self,
+        txn: &DatabaseTransaction,
+        email: Email<'_>,
+    ) -> AppResult<Uuid> {
+        self.queue_email(txn, email, true).await
+    }
+
+    async fn queue_email(
+        &self,
+        txn: &DatabaseTransaction,
+        email: Email<'_>,
+        secret: bool,
+    ) -> AppResult<Uuid> {
         let mailer = &self.mailer;
         let language = email.language.unwrap_or(&mailer.default_language);
         let rendered = mailer
@@ -62,6 +85,14 @@ impl Services {
             })?;
         let id = Uuid::new_v4();
         let now = self.clock.now();
+        let seal = |body: String, field: &'static str| {
+            if secret {
+                self.keyring
+                    .encrypt(body.as_bytes(), &body_binding(id, field))
+            } else {
+                body
+            }
+        };
         store::outbox::insert(
             txn,
             outbox_message::ActiveModel {
@@ -73,8 +104,9 @@ impl Services {
                 template: Set(email.template.to_owned()),
                 language: Set(rendered.language.clone()),
                 subject: Set(rendered.subject),
-                text_body: Set(rendered.text),
-                html_body: Set(rendered.html),
+                text_body: Set(seal(rendered.text, "text_body")),
+                html_body: Set(rendered.html.map(|html| seal(html, "html_body"))),
+                body_encrypted: Set(secret),
                 message_id: Set(format!("<{}@{}>", id.simple(), mailer.message_id_domain)),
                 status: Set(OutboxStatus::Pending),
                 attempts: Set(0),
@@ -97,6 +129,32 @@ impl Services {
         .await?;
         Ok(id)
     }
+}
+
+fn body_binding(id: Uuid, field: &'static str) -> Binding<'static> {
+    Binding {
+        table: "outbox_messages",
+        field,
+        account_id: None,
+        record_id: id,
+    }
+}
+
+/// A stored body as it is sent: decrypted when it was stored encrypted.
+fn opened(
+    services: &Services,
+    message: &outbox_message::Model,
+    body: &str,
+    field: &'static str,
+) -> Result<String, JobFailure> {
+    if !message.body_encrypted {
+        return Ok(body.to_owned());
+    }
+    services
+        .keyring
+        .decrypt(body, &body_binding(message.id, field))
+        .map(|plain| plain.expose_secret().to_owned())
+        .map_err(|error| JobFailure::Permanent(format!("outbox message {}: {error}", message.id)))
 }
 
 /// Delivers one outbox message.
@@ -143,8 +201,12 @@ impl JobHandler for DeliverEmail {
             to_address: message.to_address.clone(),
             to_name: message.to_name.clone(),
             subject: message.subject.clone(),
-            text: message.text_body.clone(),
-            html: message.html_body.clone(),
+            text: opened(services, &message, &message.text_body, "text_body")?,
+            html: message
+                .html_body
+                .as_deref()
+                .map(|html| opened(services, &message, html, "html_body"))
+                .transpose()?,
             message_id: message.message_id.clone(),
             language: Some(message.language.clone()),
         };

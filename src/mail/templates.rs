@@ -60,6 +60,46 @@ const FILES: &[(&str, &str, &str)] = &[
         "de",
         include_str!("../../templates/mail/address-bounced/de.toml"),
     ),
+    (
+        "connection-request-invitation",
+        "en",
+        include_str!("../../templates/mail/connection-request-invitation/en.toml"),
+    ),
+    (
+        "connection-request-invitation",
+        "de",
+        include_str!("../../templates/mail/connection-request-invitation/de.toml"),
+    ),
+    (
+        "connection-request-completed",
+        "en",
+        include_str!("../../templates/mail/connection-request-completed/en.toml"),
+    ),
+    (
+        "connection-request-completed",
+        "de",
+        include_str!("../../templates/mail/connection-request-completed/de.toml"),
+    ),
+    (
+        "connection-request-expired",
+        "en",
+        include_str!("../../templates/mail/connection-request-expired/en.toml"),
+    ),
+    (
+        "connection-request-expired",
+        "de",
+        include_str!("../../templates/mail/connection-request-expired/de.toml"),
+    ),
+    (
+        "connection-request-new-link",
+        "en",
+        include_str!("../../templates/mail/connection-request-new-link/en.toml"),
+    ),
+    (
+        "connection-request-new-link",
+        "de",
+        include_str!("../../templates/mail/connection-request-new-link/de.toml"),
+    ),
 ];
 
 /// Why templates could not be loaded or rendered.

@@ -1,7 +1,9 @@
 //! Connecting an account to a catalog integration: settings are validated against the
 //! integration's schema; secret fields are encrypted with the key ring, bound to the connection,
-//! and never returned (the API says only which are set). Users with INTEGRATIONS FULL connect
-//! here; invitees of connection requests use the same code path.
+//! and never returned (the API says only which are set). A provider's connector check then asks
+//! the provider whether the credentials work, outside any transaction (it waits on the network);
+//! only then is the connection saved. Users with INTEGRATIONS FULL connect here; invitees of
+//! connection requests go through the same two steps.
 
 use std::collections::BTreeMap;
 
@@ -11,9 +13,10 @@ use serde_json::{Map, Value, json};
 use super::audit::{Actor, Event};
 use super::{Rejections, Services};
 use crate::auth::principal::AccountUser;
+use crate::connectors::CheckedSettings;
 use crate::crypto::keyring::Binding;
 use crate::domain::catalog::{Integration, Setting, SettingType};
-use crate::domain::ids::{AccountId, ConnectionId, UserId};
+use crate::domain::ids::{AccountId, ConnectionId, ConnectionRequestId, UserId};
 use crate::domain::permission::{Area, Level};
 use crate::error::{AppError, AppResult, UserError};
 use crate::store::entities::connection::{self, ConnectionStatus};
@@ -28,7 +31,20 @@ pub struct Connector {
     pub user_id: Option<UserId>,
     /// As shown in `connectedByLabel`: a username, or an invitee's email as entered.
     pub label: String,
+    /// False for an email an invitee of a shareable link typed in.
+    pub verified: bool,
+    /// The connection request it goes through, for an invitee.
+    pub request_id: Option<ConnectionRequestId>,
     pub actor: Actor,
+}
+
+/// Settings validated against the schema and accepted by the provider's check: ready to save.
+#[derive(Debug)]
+pub struct CheckedConnection {
+    pub integration: Integration,
+    valid: ValidSettings,
+    /// The keys the caller gave (the audit event lists them, never the values).
+    given: Vec<String>,
 }
 
 /// Validated settings: the plain values, and the secrets (merged with those already stored).
@@ -223,45 +239,79 @@ impl Services {
         settings: &Map<String, Value>,
     ) -> AppResult<(Integration, connection::Model)> {
         caller.require(Area::Integrations, Level::Full)?;
+        let checked = self
+            .check_connection(caller.account_id, key, settings)
+            .await?;
         let connector = Connector {
             user_id: Some(caller.user_id),
             label: caller.username.clone(),
+            verified: true,
+            request_id: None,
             actor: Actor::user(caller),
         };
         let txn = begin_write(&self.db).await?;
         let connection = self
-            .connect_in(&txn, caller.account_id, key, settings, &connector)
+            .connect_in(&txn, caller.account_id, &checked, &connector)
             .await?;
         txn.commit().await?;
-        Ok((self.integration(key)?, connection))
+        Ok((checked.integration, connection))
     }
 
-    /// The shared connect step, inside the caller's transaction.
-    pub async fn connect_in(
+    /// The first step of connecting: validates the settings against the integration's schema
+    /// (an omitted secret keeps its stored value) and runs the provider's check, if it has one.
+    /// Reads only; call it before opening the transaction that saves.
+    pub async fn check_connection(
         &self,
-        txn: &impl Conn,
         account: AccountId,
         key: &str,
         settings: &Map<String, Value>,
-        connector: &Connector,
-    ) -> AppResult<connection::Model> {
-        let integration = self.catalog.get(key).ok_or_else(|| {
+    ) -> AppResult<CheckedConnection> {
+        let integration = self.catalog.get(key).cloned().ok_or_else(|| {
             AppError::rejected(UserError::new(
                 &["input", "integrationKey"],
                 "UNKNOWN_INTEGRATION",
                 format!("no integration `{key}` in the catalog"),
             ))
         })?;
-        let existing = store::connections::find(txn, account, key).await?;
-        let stored_secrets = match &existing {
-            Some(existing) => self.connection_secrets(existing)?,
+        let stored_secrets = match store::connections::find(&self.db, account, key).await? {
+            Some(existing) => self.connection_secrets(&existing)?,
             None => BTreeMap::new(),
         };
-        let valid = validate(integration, settings, &stored_secrets)?;
+        let valid = validate(&integration, settings, &stored_secrets)?;
+        if let Some(check) = self.connectors.check(key) {
+            let checked = CheckedSettings {
+                plain: &valid.plain,
+                secrets: &valid.secrets,
+            };
+            check.verify(&checked).await.map_err(|failure| {
+                AppError::rejected(UserError::new(
+                    &["input", "settings"],
+                    failure.code(),
+                    failure.to_string(),
+                ))
+            })?;
+        }
+        Ok(CheckedConnection {
+            integration,
+            valid,
+            given: settings.keys().cloned().collect(),
+        })
+    }
+
+    /// The second step: saves a checked connection inside the caller's transaction.
+    pub async fn connect_in(
+        &self,
+        txn: &impl Conn,
+        account: AccountId,
+        checked: &CheckedConnection,
+        connector: &Connector,
+    ) -> AppResult<connection::Model> {
+        let key = checked.integration.key.as_str();
+        let existing = store::connections::find(txn, account, key).await?;
         let now = self.clock.now();
         let id = existing.as_ref().map_or_else(ConnectionId::new, |c| c.id);
-        let secrets = (!valid.secrets.is_empty()).then(|| {
-            let plain = serde_json::to_string(&valid.secrets).unwrap_or_default();
+        let secrets = (!checked.valid.secrets.is_empty()).then(|| {
+            let plain = serde_json::to_string(&checked.valid.secrets).unwrap_or_default();
             self.keyring
                 .encrypt(plain.as_bytes(), &binding(account, id))
         });
@@ -272,11 +322,13 @@ impl Services {
                 account_id: account,
                 integration_key: key.to_owned(),
                 status: ConnectionStatus::Connected,
-                settings: Value::Object(valid.plain),
+                settings: Value::Object(checked.valid.plain.clone()),
                 secrets,
                 connected_by_user_id: connector.user_id,
                 connected_by_label: Some(connector.label.clone()),
                 connected_at: Some(now),
+                connected_by_request_id: connector.request_id,
+                connected_by_verified: connector.verified,
                 created_at: existing.as_ref().map_or(now, |c| c.created_at),
                 updated_at: now,
             },
@@ -292,8 +344,9 @@ impl Services {
                 target_type: "Integration",
                 target_id: Some(key.to_owned()),
                 details: json!({
-                    "settings": settings.keys().collect::<Vec<_>>(),
-                    "secretsSet": valid.secrets.keys().collect::<Vec<_>>(),
+                    "settings": checked.given,
+                    "secretsSet": checked.valid.secrets.keys().collect::<Vec<_>>(),
+                    "connectionRequestId": connector.request_id.map(|id| id.to_string()),
                 }),
                 pii: None,
             },

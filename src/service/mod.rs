@@ -3,6 +3,7 @@
 
 pub mod accounts;
 pub mod audit;
+pub mod connection_requests;
 pub mod connections;
 pub mod contacts;
 pub mod directory;
@@ -18,11 +19,13 @@ use std::sync::Arc;
 use sea_orm::DatabaseConnection;
 
 use crate::clock::SharedClock;
+use crate::connectors::Connectors;
 use crate::crypto::keyring::KeyRing;
 use crate::domain::catalog::Catalog;
 use crate::mail::outbox::Mailer;
 
-/// What every service needs: the database, the clock, the catalog, the key ring and the mailer.
+/// What every service needs: the database, the clock, the catalog, the key ring, the mailer,
+/// the providers' connector checks and the settings services follow.
 #[derive(Clone)]
 pub struct Services {
     pub db: DatabaseConnection,
@@ -30,6 +33,29 @@ pub struct Services {
     pub catalog: Arc<Catalog>,
     pub keyring: Arc<KeyRing>,
     pub mailer: Arc<Mailer>,
+    pub connectors: Arc<Connectors>,
+    pub settings: Arc<ServiceSettings>,
+}
+
+/// Configuration the services follow.
+#[derive(Clone, Debug)]
+pub struct ServiceSettings {
+    /// The externally visible base URL, without a trailing slash: links are built from it.
+    pub public_url: String,
+    /// Connection requests a user, and an account, may create per hour.
+    pub connection_requests_per_user_per_hour: u32,
+    pub connection_requests_per_account_per_hour: u32,
+}
+
+impl ServiceSettings {
+    pub fn from_config(config: &crate::config::Config) -> Self {
+        Self {
+            public_url: config.public_url(),
+            connection_requests_per_user_per_hour: config.connection_requests_per_user_per_hour,
+            connection_requests_per_account_per_hour: config
+                .connection_requests_per_account_per_hour,
+        }
+    }
 }
 
 /// A change to an optional field: leave it, clear it, or set it.

@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod audit;
 pub mod catalog;
+pub mod connection_requests;
 pub mod connections;
 pub mod constraint;
 pub mod contacts;

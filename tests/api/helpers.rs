@@ -196,6 +196,12 @@ impl TestApp {
             TestDb::Sqlite(dir) => Some(dir.path().to_path_buf()),
             TestDb::Postgres { .. } => Some(std::env::temp_dir()),
         };
+        // Connector checks never leave the machine: Intercom is a local double by default.
+        config.intercom_api_url = Some(
+            crate::fake_intercom::FakeIntercom::accepting_any()
+                .await
+                .url,
+        );
         adjust(&mut config);
         let app = Application::build(&config, BuildOptions { clock })
             .await

@@ -159,22 +159,36 @@ fn production_refuses_to_start_on_development_defaults() {
     assert_eq!(short_secret.status.code(), Some(2));
 }
 
-#[test]
-fn schema_graphql_is_what_the_server_serves() {
-    let checked_in =
-        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/schema.graphql"))
-            .expect("schema.graphql");
+/// A checked-in SDL file is what `liaison schema <args>` prints and what the server serves.
+fn assert_schema_file(file: &str, args: &[&str], served: String) {
+    let checked_in = std::fs::read_to_string(format!("{}/{file}", env!("CARGO_MANIFEST_DIR")))
+        .unwrap_or_else(|_| panic!("{file}"));
     let printed = Command::new(BINARY)
-        .arg("schema")
+        .args(args)
         .output()
         .expect("liaison schema");
     assert!(printed.status.success());
     assert_eq!(
         String::from_utf8_lossy(&printed.stdout),
         checked_in,
-        "schema.graphql is stale: run `cargo run -- schema > schema.graphql`"
+        "{file} is stale: run `cargo run -- {} > {file}`",
+        args.join(" ")
     );
-    assert_eq!(liaison::graphql::sdl(), checked_in);
+    assert_eq!(served, checked_in);
+}
+
+#[test]
+fn schema_graphql_is_what_the_server_serves() {
+    assert_schema_file("schema.graphql", &["schema"], liaison::graphql::sdl());
+}
+
+#[test]
+fn schema_invitee_graphql_is_what_the_invitee_route_serves() {
+    assert_schema_file(
+        "schema.invitee.graphql",
+        &["schema", "--invitee"],
+        liaison::graphql::invitee::sdl(),
+    );
 }
 
 #[tokio::test]

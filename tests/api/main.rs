@@ -4,7 +4,9 @@
 mod helpers;
 
 mod auth;
+mod connection_requests;
 mod contacts;
+mod fake_intercom;
 mod http;
 mod jobs;
 mod lifecycle;

@@ -1,6 +1,7 @@
 //! The mutation root, merged from one object per area. Every mutation takes one `input` and
 //! returns a payload with `userErrors`.
 
+mod connection_requests;
 mod contacts;
 mod directory;
 mod integrations;
@@ -23,4 +24,5 @@ pub struct Mutation(
     contacts::ContactMutation,
     platform::PlatformMutation,
     notices::NoticeMutation,
+    connection_requests::ConnectionRequestMutation,
 );

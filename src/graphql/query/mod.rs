@@ -1,6 +1,7 @@
 //! The query root, merged from one object per area.
 
 mod audit;
+mod connection_requests;
 mod contacts;
 mod directory;
 mod integrations;
@@ -27,6 +28,7 @@ pub struct Query(
     contacts::ContactQuery,
     platform::PlatformQuery,
     notices::NoticeQuery,
+    connection_requests::ConnectionRequestQuery,
 );
 
 #[derive(Default)]

@@ -2,7 +2,7 @@
 
 use async_graphql::Enum;
 
-use crate::domain::{catalog, contact, permission, user};
+use crate::domain::{catalog, connection_request, contact, permission, user};
 use crate::store::entities::{audit_event, connection};
 
 /// Declares a GraphQL enum with one variant per domain variant, and conversions both ways.
@@ -210,5 +210,29 @@ mirror_enum!(
         Migration,
         /// For information only.
         Information,
+    }
+);
+
+mirror_enum!(
+    /// Where a connection request stands.
+    ConnectionRequestStatus => connection_request::RequestStatus {
+        /// Waiting for the invitee; the link works until it expires.
+        Pending,
+        /// Every integration of the request is connected; the link no longer works.
+        Completed,
+        /// Withdrawn by a user of the account; the link no longer works.
+        Revoked,
+        /// The link ran out before everything was connected; a resend issues a new one.
+        Expired,
+    }
+);
+
+mirror_enum!(
+    /// Where one integration of a connection request stands.
+    ConnectionRequestItemStatus => connection_request::ItemStatus {
+        /// Not connected through the request yet.
+        Pending,
+        /// Connected through the request.
+        Connected,
     }
 );

@@ -1,12 +1,13 @@
 use async_graphql::{Context, ID, Json, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 
+use super::connection_request::ConnectionRequest;
 use super::enums::{ConnectionStatus, IntegrationCategory, SettingType};
 use super::user::User;
 use crate::domain::catalog;
 use crate::domain::permission::{Area, Level};
 use crate::graphql::context::{caller, loaders, services};
-use crate::graphql::errors::deny_field;
+use crate::graphql::errors::{deny_field, field_or_denial, guarded};
 use crate::graphql::relay::encode_id;
 use crate::store::entities::connection;
 
@@ -105,9 +106,33 @@ impl ConnectionState {
     async fn connected_at(&self) -> Option<DateTime<Utc>> {
         self.model.connected_at
     }
-    /// Who connected it, as entered (an invitee's email is marked unverified elsewhere).
-    async fn connected_by_label(&self) -> Option<&str> {
-        self.model.connected_by_label.as_deref()
+    /// Who connected it: a username, or an invitee's email as entered (personal data: needs
+    /// USER_PII READ then; see `connectedByVerified`).
+    async fn connected_by_label(&self, ctx: &Context<'_>) -> Option<String> {
+        let label = self.model.connected_by_label.clone();
+        if self.model.connected_by_request_id.is_none() {
+            return label;
+        }
+        let check = caller(ctx).and_then(|c| c.require(Area::UserPii, Level::Read));
+        guarded(ctx, check, || label)
+    }
+    /// False when `connectedByLabel` is an email an invitee of a shareable link typed in,
+    /// which nobody verified.
+    async fn connected_by_verified(&self) -> bool {
+        self.model.connected_by_verified
+    }
+    /// The connection request it was connected through, if any. Needs CONNECTION_REQUESTS
+    /// READ.
+    async fn connection_request(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Option<ConnectionRequest>> {
+        let Some(id) = self.model.connected_by_request_id else {
+            return Ok(None);
+        };
+        let caller = caller(ctx)?;
+        let found = services(ctx).connection_request(caller, id).await;
+        Ok(field_or_denial(ctx, found)?.map(ConnectionRequest))
     }
     /// The account user who connected it, if it was one. Needs USERS READ.
     async fn connected_by(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<User>> {

@@ -5,6 +5,7 @@ use uuid::Uuid;
 
 use super::account::{ACCOUNT, Account};
 use super::audit::{AUDIT_EVENT, AuditEvent};
+use super::connection_request::{CONNECTION_REQUEST, ConnectionRequest};
 use super::directory::{GROUP, Group, SKILL, Skill};
 use super::integration::{INTEGRATION, Integration};
 use super::role::{ROLE, Role};
@@ -26,6 +27,7 @@ pub enum Node {
     Integration(Integration),
     AuditEvent(AuditEvent),
     Account(Account),
+    ConnectionRequest(ConnectionRequest),
 }
 
 fn parse<T: std::str::FromStr>(key: &str) -> AppResult<T> {
@@ -38,6 +40,9 @@ pub async fn resolve(ctx: &Context<'_>, id: &ID) -> AppResult<Node> {
     let (type_name, key) = decode_id(id)?;
     Ok(match type_name.as_str() {
         USER => Node::User(User(services.user(caller, parse(&key)?).await?)),
+        CONNECTION_REQUEST => Node::ConnectionRequest(ConnectionRequest(
+            services.connection_request(caller, parse(&key)?).await?,
+        )),
         ROLE => {
             let role = services.role(caller, parse(&key)?).await?;
             Node::Role(Role::with_grants(role.role, role.grants))

@@ -1,6 +1,6 @@
 use sea_orm::entity::prelude::*;
 
-use crate::domain::ids::{AccountId, ConnectionId, UserId};
+use crate::domain::ids::{AccountId, ConnectionId, ConnectionRequestId, UserId};
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "connections")]
@@ -17,6 +17,10 @@ pub struct Model {
     pub connected_by_user_id: Option<UserId>,
     pub connected_by_label: Option<String>,
     pub connected_at: Option<DateTimeUtc>,
+    /// The connection request it was made through, if any.
+    pub connected_by_request_id: Option<ConnectionRequestId>,
+    /// False when the label is an email an invitee of a shareable link typed in.
+    pub connected_by_verified: bool,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

@@ -4,6 +4,9 @@
 pub mod account;
 pub mod audit_event;
 pub mod connection;
+pub mod connection_request;
+pub mod connection_request_item;
+pub mod connection_request_link;
 pub mod consent_change;
 pub mod external_identity;
 pub mod group;

@@ -16,6 +16,8 @@ pub struct Model {
     pub subject: String,
     pub text_body: String,
     pub html_body: Option<String>,
+    /// The bodies are encrypted with the key ring (they carry a secret, e.g. an invite link).
+    pub body_encrypted: bool,
     pub message_id: String,
     pub status: OutboxStatus,
     pub attempts: i32,
