@@ -646,21 +646,21 @@ impl Services {
         })
     }
 
-    /// Records the first explicit POST with a link ("opened"), once.
+    /// Records the first explicit POST with a link ("opened"), once, whether or not it succeeds.
     async fn record_opened(&self, txn: &impl Conn, invitation: &Invitation) -> AppResult<()> {
         if invitation.request.opened_at.is_some() {
             return Ok(());
         }
-        let now = self.clock.now();
-        store::connection_requests::update(
+        let first = store::connection_requests::mark_opened(
             txn,
-            connection_request::Model {
-                opened_at: Some(now),
-                updated_at: now,
-                ..invitation.request.clone()
-            },
+            invitation.account_id(),
+            invitation.request.id,
+            self.clock.now(),
         )
         .await?;
+        if !first {
+            return Ok(());
+        }
         self.record(
             txn,
             Some(invitation.account_id()),
@@ -699,6 +699,7 @@ impl Services {
         details: Value,
     ) -> AppResult<()> {
         let txn = begin_write(&self.db).await?;
+        self.record_opened(&txn, invitation).await?;
         self.record(
             &txn,
             Some(invitation.account_id()),
@@ -733,30 +734,18 @@ impl Services {
                 "this link does not cover that integration",
             ));
         }
-        let (label, verified) = match &invitation.request.invitee_email {
-            Some(invitee) => (invitee.clone(), true),
-            None => {
-                let raw = email
-                    .map(str::trim)
-                    .filter(|e| !e.is_empty())
-                    .ok_or_else(|| {
-                        AppError::rejected(UserError::new(
-                            &["input", "email"],
-                            "REQUIRED",
-                            "give your email address, so the requester knows who connected",
-                        ))
-                    })?;
-                let email = Email::parse(raw).map_err(|error| {
-                    AppError::rejected(UserError::invalid(&["input", "email"], &error))
-                })?;
-                (email.into_inner(), false)
-            }
+        let attempt = async {
+            let identity = match &invitation.request.invitee_email {
+                Some(invitee) => (invitee.clone(), true),
+                None => (invitee_label(email)?, false),
+            };
+            let checked = self
+                .check_connection(invitation.account_id(), key, settings)
+                .await?;
+            Ok::<_, AppError>((checked, identity))
         };
-        let checked = match self
-            .check_connection(invitation.account_id(), key, settings)
-            .await
-        {
-            Ok(checked) => checked,
+        let (checked, (label, verified)) = match attempt.await {
+            Ok(attempt) => attempt,
             Err(error) => {
                 let codes: Vec<String> = match &error {
                     AppError::Rejected(errors) => errors.iter().map(|e| e.code.clone()).collect(),
@@ -1057,4 +1046,21 @@ fn ended(request: &connection_request::Model) -> AppError {
         "REQUEST_ENDED",
         format!("this request is {status}"),
     ))
+}
+
+/// Who connects through a shareable link: the email address they give, as entered.
+fn invitee_label(email: Option<&str>) -> AppResult<String> {
+    let raw = email
+        .map(str::trim)
+        .filter(|e| !e.is_empty())
+        .ok_or_else(|| {
+            AppError::rejected(UserError::new(
+                &["input", "email"],
+                "REQUIRED",
+                "give your email address, so the requester knows who connected",
+            ))
+        })?;
+    let email = Email::parse(raw)
+        .map_err(|error| AppError::rejected(UserError::invalid(&["input", "email"], &error)))?;
+    Ok(email.into_inner())
 }

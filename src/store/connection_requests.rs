@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, DbErr, EntityTrait, IntoActiveModel, PaginatorTrait,
-    QueryFilter, QueryOrder, QuerySelect, Select,
+    QueryFilter, QueryOrder, QuerySelect, Select, UpdateMany,
 };
 
 use super::Conn;
@@ -51,6 +51,22 @@ pub async fn update(
     active.update(conn).await
 }
 
+/// Records the first explicit use of the request's link; false when it was already recorded.
+/// One conditional update, so two first POSTs at once record it once.
+pub async fn mark_opened(
+    conn: &impl Conn,
+    account: AccountId,
+    id: ConnectionRequestId,
+    now: DateTime<Utc>,
+) -> Result<bool, DbErr> {
+    let result = touch(account, id, now)
+        .col_expr(connection_request::Column::OpenedAt, Expr::value(now))
+        .filter(connection_request::Column::OpenedAt.is_null())
+        .exec(conn)
+        .await?;
+    Ok(result.rows_affected == 1)
+}
+
 /// Takes the request's row lock for the rest of the transaction (see `accounts::lock`).
 pub async fn lock(
     conn: &impl Conn,
@@ -58,13 +74,20 @@ pub async fn lock(
     id: ConnectionRequestId,
     now: DateTime<Utc>,
 ) -> Result<bool, DbErr> {
-    let result = connection_request::Entity::update_many()
+    let result = touch(account, id, now).exec(conn).await?;
+    Ok(result.rows_affected == 1)
+}
+
+/// An update of one request of the account that sets its `updated_at`.
+fn touch(
+    account: AccountId,
+    id: ConnectionRequestId,
+    now: DateTime<Utc>,
+) -> UpdateMany<connection_request::Entity> {
+    connection_request::Entity::update_many()
         .col_expr(connection_request::Column::UpdatedAt, Expr::value(now))
         .filter(connection_request::Column::AccountId.eq(account))
         .filter(connection_request::Column::Id.eq(id))
-        .exec(conn)
-        .await?;
-    Ok(result.rows_affected == 1)
 }
 
 fn listed(account: AccountId, status: Option<RequestStatus>) -> Select<connection_request::Entity> {

@@ -20,23 +20,23 @@ const WAIT: StdDuration = StdDuration::from_secs(20);
 const PUBLIC_URL: &str = "https://liaison.example.test";
 const GOOD_TOKEN: &str = "dG9rOmdvb2RfdG9rZW4=";
 
-const CREATE: &str = "mutation($input: CreateConnectionRequestInput!) { createConnectionRequest(input: $input) { inviteUrl connectionRequest { id status shareable expiresAt createdAt inviteeEmail message } userErrors { field code message } } }";
-const RESEND: &str = "mutation($id: ID!) { resendConnectionRequest(input: { id: $id }) { inviteUrl connectionRequest { id status resendsLeft } userErrors { field code } } }";
-const REVOKE: &str = "mutation($id: ID!) { revokeConnectionRequest(input: { id: $id }) { connectionRequest { id status endedAt } userErrors { field code } } }";
+pub(crate) const CREATE: &str = "mutation($input: CreateConnectionRequestInput!) { createConnectionRequest(input: $input) { inviteUrl connectionRequest { id status shareable expiresAt createdAt inviteeEmail message } userErrors { field code message } } }";
+pub(crate) const RESEND: &str = "mutation($id: ID!) { resendConnectionRequest(input: { id: $id }) { inviteUrl connectionRequest { id status resendsLeft } userErrors { field code } } }";
+pub(crate) const REVOKE: &str = "mutation($id: ID!) { revokeConnectionRequest(input: { id: $id }) { connectionRequest { id status endedAt } userErrors { field code } } }";
 const REQUEST: &str = "query($id: ID!) { connectionRequest(id: $id) { id status openedAt completedAt inviteeEmail integrations { integration { key } status connectedBy connectedAt } } }";
-const OPEN: &str = "mutation($token: String!) { openInvitation(token: $token) { sessionToken sessionExpiresAt invitation { requester account message emailRequired expiresAt integrations { key name status settingsSchema { key type required } } } } }";
+pub(crate) const OPEN: &str = "mutation($token: String!) { openInvitation(token: $token) { sessionToken sessionExpiresAt invitation { requester account message emailRequired expiresAt integrations { key name status settingsSchema { key type required } } } } }";
 const INVITEE_CONNECT: &str = "mutation($input: ConnectInvitationIntegrationInput!) { connectIntegration(input: $input) { invitationCompleted integration { key status } userErrors { field code message } } }";
 const CONNECTION: &str = "query($key: String!) { integration(key: $key) { connection { status settings secretsSet connectedByLabel connectedByVerified connectionRequest { id } } } }";
 
 /// A server with a real SMTP server, the Intercom double and a manual clock.
-struct World {
-    app: TestApp,
-    smtp: TestSmtp,
-    intercom: FakeIntercom,
-    clock: Arc<ManualClock>,
+pub(crate) struct World {
+    pub(crate) app: TestApp,
+    pub(crate) smtp: TestSmtp,
+    pub(crate) intercom: FakeIntercom,
+    pub(crate) clock: Arc<ManualClock>,
 }
 
-async fn world(adjust: impl FnOnce(&mut liaison::config::Config)) -> World {
+pub(crate) async fn world(adjust: impl FnOnce(&mut liaison::config::Config)) -> World {
     let smtp = TestSmtp::start();
     let intercom = FakeIntercom::start(&[GOOD_TOKEN]).await;
     let clock = Arc::new(ManualClock::new(Utc::now()));
@@ -60,11 +60,11 @@ async fn world(adjust: impl FnOnce(&mut liaison::config::Config)) -> World {
 }
 
 /// The token of an invite link (its last path segment).
-fn token_of(invite_url: &str) -> String {
+pub(crate) fn token_of(invite_url: &str) -> String {
     invite_url.rsplit('/').next().expect("token").to_owned()
 }
 
-async fn create(app: &TestApp, token: &str, input: Value) -> (String, String) {
+pub(crate) async fn create(app: &TestApp, token: &str, input: Value) -> (String, String) {
     let reply = app
         .graphql(Some(token), CREATE, json!({ "input": input }))
         .await
@@ -90,7 +90,7 @@ async fn create(app: &TestApp, token: &str, input: Value) -> (String, String) {
 }
 
 /// GET the page of a link: status and body.
-async fn page(app: &TestApp, token: &str) -> (u16, String) {
+pub(crate) async fn page(app: &TestApp, token: &str) -> (u16, String) {
     let response = app
         .client
         .get(app.url(&format!("/connect/{token}")))
@@ -102,7 +102,7 @@ async fn page(app: &TestApp, token: &str) -> (u16, String) {
 }
 
 /// POST the page's form, as a browser without JavaScript does.
-async fn submit(app: &TestApp, token: &str, form: &[(&str, &str)]) -> (u16, String) {
+pub(crate) async fn submit(app: &TestApp, token: &str, form: &[(&str, &str)]) -> (u16, String) {
     let response = app
         .client
         .post(app.url(&format!("/connect/{token}")))
@@ -115,7 +115,12 @@ async fn submit(app: &TestApp, token: &str, form: &[(&str, &str)]) -> (u16, Stri
 }
 
 /// A request to the invitee schema.
-async fn invitee(app: &TestApp, session: Option<&str>, query: &str, variables: Value) -> Value {
+pub(crate) async fn invitee(
+    app: &TestApp,
+    session: Option<&str>,
+    query: &str,
+    variables: Value,
+) -> Value {
     let mut request = app
         .client
         .post(app.url("/connect/graphql"))
@@ -132,13 +137,13 @@ async fn invitee(app: &TestApp, session: Option<&str>, query: &str, variables: V
         .expect("json")
 }
 
-fn code(body: &Value) -> &str {
+pub(crate) fn code(body: &Value) -> &str {
     body["errors"][0]["extensions"]["code"]
         .as_str()
         .unwrap_or_default()
 }
 
-async fn scalar(app: &TestApp, sql: &str) -> Option<String> {
+pub(crate) async fn scalar(app: &TestApp, sql: &str) -> Option<String> {
     let backend = app.db.get_database_backend();
     app.db
         .query_one_raw(Statement::from_string(backend, sql.to_owned()))
@@ -147,7 +152,7 @@ async fn scalar(app: &TestApp, sql: &str) -> Option<String> {
         .and_then(|row| row.try_get_by_index::<Option<String>>(0).ok().flatten())
 }
 
-async fn count(app: &TestApp, sql: &str) -> i64 {
+pub(crate) async fn count(app: &TestApp, sql: &str) -> i64 {
     let backend = app.db.get_database_backend();
     app.db
         .query_one_raw(Statement::from_string(backend, sql.to_owned()))
@@ -173,7 +178,7 @@ async fn assert_audited(app: &TestApp, account: &TestAccount, expected: &[&str])
     }
 }
 
-async fn audit_actions(app: &TestApp, account: &TestAccount) -> Vec<String> {
+pub(crate) async fn audit_actions(app: &TestApp, account: &TestAccount) -> Vec<String> {
     let reply = app
         .graphql(
             Some(&account.admin_token),

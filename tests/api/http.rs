@@ -962,18 +962,18 @@ async fn a_client_request_id_is_echoed_back() {
 
 // --- Subscriptions -----------------------------------------------------------------------------
 
-type Socket =
+pub(crate) type Socket =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 /// What the server sent next on a socket.
 #[derive(Debug)]
-enum Incoming {
+pub(crate) enum Incoming {
     Json(Value),
     Closed,
     Silent,
 }
 
-async fn open_socket(app: &TestApp) -> Socket {
+pub(crate) async fn open_socket(app: &TestApp) -> Socket {
     let url = format!("{}/graphql/ws", app.address.replacen("http://", "ws://", 1));
     let mut request = url.into_client_request().expect("a websocket request");
     request.headers_mut().insert(
@@ -1001,7 +1001,7 @@ async fn send(socket: &mut Socket, message: Value) {
 }
 
 /// The next JSON message, skipping pings and pongs, within `wait`.
-async fn receive(socket: &mut Socket, wait: Duration) -> Incoming {
+pub(crate) async fn receive(socket: &mut Socket, wait: Duration) -> Incoming {
     let deadline = Instant::now() + wait;
     loop {
         let left = deadline.saturating_duration_since(Instant::now());
@@ -1018,7 +1018,7 @@ async fn receive(socket: &mut Socket, wait: Duration) -> Incoming {
     }
 }
 
-async fn init(socket: &mut Socket, token: &str) -> Incoming {
+pub(crate) async fn init(socket: &mut Socket, token: &str) -> Incoming {
     send(
         socket,
         json!({ "type": "connection_init", "payload": { "Authorization": format!("Bearer {token}") } }),

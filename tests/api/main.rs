@@ -8,6 +8,7 @@ mod connection_requests;
 mod contacts;
 mod fake_intercom;
 mod http;
+mod invitee;
 mod jobs;
 mod lifecycle;
 mod limits;
