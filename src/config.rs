@@ -131,6 +131,8 @@ pub struct Config {
     /// Connection requests a user, and an account, may create per hour.
     pub connection_requests_per_user_per_hour: u32,
     pub connection_requests_per_account_per_hour: u32,
+    /// Rows a bulk user job writes per transaction (each row under its own savepoint).
+    pub bulk_chunk_rows: usize,
     /// Rate limits; `false` switches every limit off (benchmarks).
     pub rate_limit_enabled: bool,
     pub rate_limit_per_ip_per_minute: u32,
@@ -192,6 +194,7 @@ impl Default for Config {
             connector_timeout_seconds: 10,
             connection_requests_per_user_per_hour: 20,
             connection_requests_per_account_per_hour: 100,
+            bulk_chunk_rows: 200,
             rate_limit_window_seconds: 60,
             client_ip_header: None,
         }

@@ -34,6 +34,7 @@ mod m20261122_000025_create_notices;
 mod m20261122_000026_create_connection_requests;
 mod m20261122_000027_add_connections_request;
 mod m20261122_000028_add_outbox_messages_body_encrypted;
+mod m20261122_000029_create_bulk_user_jobs;
 
 pub struct Migrator;
 
@@ -69,6 +70,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000026_create_connection_requests::Migration),
             Box::new(m20261122_000027_add_connections_request::Migration),
             Box::new(m20261122_000028_add_outbox_messages_body_encrypted::Migration),
+            Box::new(m20261122_000029_create_bulk_user_jobs::Migration),
         ]
     }
 }

@@ -72,4 +72,6 @@ id_type!(
     ConnectionRequestId,
     /// One invite link of a connection request (its token is stored only as a keyed hash).
     InviteLinkId,
+    /// A job that creates or activates many users from a template user.
+    BulkUserJobId,
 );

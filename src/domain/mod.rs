@@ -1,6 +1,7 @@
 //! Pure domain types and rules: identifiers, validated values, permission levels. Nothing here
 //! knows about HTTP, GraphQL or SQL beyond the value-type derive that lets ids reach the columns.
 
+pub mod bulk;
 pub mod catalog;
 pub mod connection_request;
 pub mod contact;

@@ -86,6 +86,7 @@ impl Handlers {
             .with(crate::mail::outbox::DeliverEmail)
             .with(reminders::ContactReviewReminders)
             .with(request_expiry::ExpireConnectionRequests)
+            .with(crate::service::bulk_users::RunBulkUserJob)
             .with(crate::service::notices::FanOutNotice {
                 batch: notice_batch,
             })

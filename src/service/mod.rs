@@ -3,6 +3,7 @@
 
 pub mod accounts;
 pub mod audit;
+pub mod bulk_users;
 pub mod connection_requests;
 pub mod connections;
 pub mod contacts;
@@ -45,6 +46,8 @@ pub struct ServiceSettings {
     /// Connection requests a user, and an account, may create per hour.
     pub connection_requests_per_user_per_hour: u32,
     pub connection_requests_per_account_per_hour: u32,
+    /// Rows a bulk user job writes per transaction.
+    pub bulk_chunk_rows: usize,
 }
 
 impl ServiceSettings {
@@ -54,6 +57,7 @@ impl ServiceSettings {
             connection_requests_per_user_per_hour: config.connection_requests_per_user_per_hour,
             connection_requests_per_account_per_hour: config
                 .connection_requests_per_account_per_hour,
+            bulk_chunk_rows: config.bulk_chunk_rows,
         }
     }
 }

@@ -1,5 +1,6 @@
 //! People of an account: login users and non-login contacts, their lifecycle and seats.
 
+use chrono::{DateTime, Utc};
 use sea_orm::{ActiveEnum, ActiveValue::Set, DatabaseTransaction, IntoActiveModel};
 use serde_json::json;
 
@@ -170,6 +171,68 @@ pub(super) fn validate_new(input: &NewUserInput) -> Result<ValidUser, AppError> 
     Ok(valid)
 }
 
+impl ValidUser {
+    /// A new active login user from a bulk row, with the template's type, country, telephony
+    /// region and licence type.
+    pub(super) fn from_template(
+        row: crate::domain::bulk::ValidRow,
+        template: &user::Model,
+        agent_id: Option<AgentId>,
+    ) -> Self {
+        Self {
+            kind: UserKind::Login,
+            status: UserStatus::Active,
+            username: Some(row.username),
+            display_name: row.display_name,
+            first_name: row.first_name,
+            last_name: row.last_name,
+            email: row.email,
+            phone: row.phone,
+            preferred_language: None,
+            user_type: template.user_type,
+            country: template
+                .country
+                .as_deref()
+                .and_then(|c| CountryCode::parse(c).ok()),
+            telephony_region: template.telephony_region.clone(),
+            licence_type: template.licence_type.clone(),
+            agent_id,
+            title: None,
+            is_distribution_list: false,
+        }
+    }
+
+    pub(super) fn into_model(self, account: AccountId, now: DateTime<Utc>) -> user::ActiveModel {
+        user::ActiveModel {
+            id: Set(UserId::new()),
+            account_id: Set(account),
+            kind: Set(self.kind),
+            status: Set(self.status),
+            username_key: Set(self.username.as_ref().map(Username::key)),
+            username: Set(self.username.map(Username::into_inner)),
+            display_name: Set(self.display_name.map(Name::into_inner)),
+            first_name: Set(self.first_name.map(Name::into_inner)),
+            last_name: Set(self.last_name.map(Name::into_inner)),
+            email_key: Set(self.email.as_ref().map(Email::key)),
+            email: Set(self.email.map(Email::into_inner)),
+            phone: Set(self.phone.map(Phone::into_inner)),
+            preferred_language: Set(self.preferred_language.map(LanguageTag::into_inner)),
+            user_type: Set(self.user_type),
+            country: Set(self.country.map(CountryCode::into_inner)),
+            telephony_region: Set(self.telephony_region),
+            licence_type: Set(self.licence_type),
+            agent_id: Set(self.agent_id.map(AgentId::get)),
+            email_invalid_at: Set(None),
+            title: Set(self.title),
+            is_distribution_list: Set(self.is_distribution_list),
+            may_contact_for_interviews: Set(true),
+            may_contact_for_product_updates: Set(true),
+            created_at: Set(now),
+            updated_at: Set(now),
+        }
+    }
+}
+
 /// Maps a refused insert or update to the input field it concerns.
 pub(super) fn constraint_rejection(error: sea_orm::DbErr) -> AppError {
     match classify(&error) {
@@ -199,33 +262,7 @@ impl Services {
         if holds_seat(valid.kind, valid.status) {
             self.check_seat_free(txn, account).await?;
         }
-        let model = user::ActiveModel {
-            id: Set(UserId::new()),
-            account_id: Set(account),
-            kind: Set(valid.kind),
-            status: Set(valid.status),
-            username_key: Set(valid.username.as_ref().map(Username::key)),
-            username: Set(valid.username.map(Username::into_inner)),
-            display_name: Set(valid.display_name.map(Name::into_inner)),
-            first_name: Set(valid.first_name.map(Name::into_inner)),
-            last_name: Set(valid.last_name.map(Name::into_inner)),
-            email_key: Set(valid.email.as_ref().map(Email::key)),
-            email: Set(valid.email.map(Email::into_inner)),
-            phone: Set(valid.phone.map(Phone::into_inner)),
-            preferred_language: Set(valid.preferred_language.map(LanguageTag::into_inner)),
-            user_type: Set(valid.user_type),
-            country: Set(valid.country.map(CountryCode::into_inner)),
-            telephony_region: Set(valid.telephony_region),
-            licence_type: Set(valid.licence_type),
-            agent_id: Set(valid.agent_id.map(AgentId::get)),
-            email_invalid_at: Set(None),
-            title: Set(valid.title),
-            is_distribution_list: Set(valid.is_distribution_list),
-            may_contact_for_interviews: Set(true),
-            may_contact_for_product_updates: Set(true),
-            created_at: Set(now),
-            updated_at: Set(now),
-        };
+        let model = valid.into_model(account, now);
         store::users::insert(txn, model)
             .await
             .map_err(constraint_rejection)

@@ -3,6 +3,7 @@
 
 pub mod accounts;
 pub mod audit;
+pub mod bulk_jobs;
 pub mod catalog;
 pub mod connection_requests;
 pub mod connections;

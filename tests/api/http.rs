@@ -142,7 +142,13 @@ async fn aliased_mutations(
     reply
 }
 
-async fn create_named(app: &TestApp, token: &str, mutation: &str, key: &str, name: &str) -> String {
+pub(crate) async fn create_named(
+    app: &TestApp,
+    token: &str,
+    mutation: &str,
+    key: &str,
+    name: &str,
+) -> String {
     let reply = app
         .graphql(
             Some(token),

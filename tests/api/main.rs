@@ -4,6 +4,7 @@
 mod helpers;
 
 mod auth;
+mod bulk_users;
 mod connection_requests;
 mod contacts;
 mod fake_intercom;

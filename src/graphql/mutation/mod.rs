@@ -1,6 +1,7 @@
 //! The mutation root, merged from one object per area. Every mutation takes one `input` and
 //! returns a payload with `userErrors`.
 
+mod bulk_users;
 mod connection_requests;
 mod contacts;
 mod directory;
@@ -25,4 +26,5 @@ pub struct Mutation(
     platform::PlatformMutation,
     notices::NoticeMutation,
     connection_requests::ConnectionRequestMutation,
+    bulk_users::BulkUserMutation,
 );

@@ -1,6 +1,7 @@
 //! The query root, merged from one object per area.
 
 mod audit;
+mod bulk_users;
 mod connection_requests;
 mod contacts;
 mod directory;
@@ -29,6 +30,7 @@ pub struct Query(
     platform::PlatformQuery,
     notices::NoticeQuery,
     connection_requests::ConnectionRequestQuery,
+    bulk_users::BulkUserQuery,
 );
 
 #[derive(Default)]

@@ -2,7 +2,7 @@
 
 use async_graphql::Enum;
 
-use crate::domain::{catalog, connection_request, contact, permission, user};
+use crate::domain::{bulk, catalog, connection_request, contact, permission, user};
 use crate::store::entities::{audit_event, connection};
 
 /// Declares a GraphQL enum with one variant per domain variant, and conversions both ways.
@@ -234,5 +234,55 @@ mirror_enum!(
         Pending,
         /// Connected through the request.
         Connected,
+    }
+);
+
+mirror_enum!(
+    /// Where a bulk user job stands.
+    BulkUserJobStatus => bulk::JobStatus {
+        /// Recorded; a worker will start it shortly.
+        Queued,
+        /// Rows are being processed.
+        Running,
+        /// Every row was created or skipped.
+        Completed,
+        /// Every row was processed and some failed: see the rows' errors.
+        CompletedWithErrors,
+        /// The job could not run (for example, its template user is gone).
+        Failed,
+        /// Stopped on request; the rows not processed are CANCELLED.
+        Cancelled,
+    }
+);
+
+mirror_enum!(
+    /// Where a bulk user job's rows came from.
+    BulkUserJobSource => bulk::JobSource {
+        /// Rows given in the request.
+        Rows,
+        /// The users of a saved user view.
+        UserView,
+        /// Chosen pending users, activated.
+        PendingUsers,
+        /// An uploaded CSV file.
+        Csv,
+        /// The failed rows of an earlier job.
+        Retry,
+    }
+);
+
+mirror_enum!(
+    /// A bulk row's result.
+    BulkUserRowStatus => bulk::RowStatus {
+        /// Not processed yet.
+        Queued,
+        /// The user was created (or the pending user activated).
+        Created,
+        /// The source already has a user (ALREADY_LINKED): nothing was done.
+        Skipped,
+        /// Not created: see the row's errors, every reason at once.
+        Failed,
+        /// Not processed: the job was cancelled first.
+        Cancelled,
     }
 );

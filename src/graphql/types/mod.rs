@@ -3,6 +3,7 @@
 
 pub mod account;
 pub mod audit;
+pub mod bulk_users;
 pub mod connection_request;
 pub mod contacts;
 pub mod directory;

@@ -3,6 +3,8 @@
 
 pub mod account;
 pub mod audit_event;
+pub mod bulk_user_job;
+pub mod bulk_user_job_row;
 pub mod connection;
 pub mod connection_request;
 pub mod connection_request_item;

@@ -1,0 +1,503 @@
+//! Bulk user jobs and their rows. Rows are read and written a chunk at a time, so memory stays
+//! flat however many rows a job has.
+
+use std::collections::{HashMap, HashSet};
+
+use chrono::{DateTime, Utc};
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, DbErr, EntityTrait, FromQueryResult, IntoActiveModel,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Select, Set,
+};
+
+use super::Conn;
+use super::entities::{
+    bulk_user_job as job, bulk_user_job_row as row, external_identity, group_member, user,
+    user_role, user_skill,
+};
+use crate::domain::bulk::{FirstSeen, JobStatus, RowStatus};
+use crate::domain::ids::{
+    AccountId, BulkUserJobId, ExternalIdentityId, GroupId, RoleId, SkillId, UserId,
+};
+
+/// Rows per multi-row insert: well under SQLite's limit of bound values per statement.
+const INSERT_BATCH: usize = 500;
+
+pub async fn insert_job(conn: &impl Conn, model: job::Model) -> Result<job::Model, DbErr> {
+    model.into_active_model().reset_all().insert(conn).await
+}
+
+pub async fn update_job(conn: &impl Conn, model: job::Model) -> Result<job::Model, DbErr> {
+    let id = model.id;
+    let mut active = model.into_active_model().reset_all();
+    active.id = sea_orm::ActiveValue::Unchanged(id);
+    active.update(conn).await
+}
+
+pub async fn find_job(
+    conn: &impl Conn,
+    account: AccountId,
+    id: BulkUserJobId,
+) -> Result<Option<job::Model>, DbErr> {
+    job::Entity::find_by_id(id)
+        .filter(job::Column::AccountId.eq(account))
+        .one(conn)
+        .await
+}
+
+pub async fn find_by_key(
+    conn: &impl Conn,
+    account: AccountId,
+    key: &str,
+) -> Result<Option<job::Model>, DbErr> {
+    job::Entity::find()
+        .filter(job::Column::AccountId.eq(account))
+        .filter(job::Column::IdempotencyKey.eq(key))
+        .one(conn)
+        .await
+}
+
+/// A page of the account's jobs, newest first.
+pub async fn page_jobs(
+    conn: &impl Conn,
+    account: AccountId,
+    offset: u64,
+    limit: u64,
+) -> Result<Vec<job::Model>, DbErr> {
+    job::Entity::find()
+        .filter(job::Column::AccountId.eq(account))
+        .order_by_desc(job::Column::CreatedAt)
+        .order_by_desc(job::Column::Id)
+        .offset(offset)
+        .limit(limit)
+        .all(conn)
+        .await
+}
+
+pub async fn count_jobs(conn: &impl Conn, account: AccountId) -> Result<u64, DbErr> {
+    job::Entity::find()
+        .filter(job::Column::AccountId.eq(account))
+        .count(conn)
+        .await
+}
+
+/// Records rows in multi-row inserts.
+pub async fn insert_rows(conn: &impl Conn, rows: Vec<row::Model>) -> Result<(), DbErr> {
+    for batch in rows.chunks(INSERT_BATCH) {
+        let models = batch
+            .iter()
+            .cloned()
+            .map(|model| model.into_active_model().reset_all());
+        row::Entity::insert_many(models)
+            .exec_without_returning(conn)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Replaces processed rows with their results: one delete and one multi-row insert per chunk
+/// instead of one update per row.
+pub async fn save_results(
+    conn: &impl Conn,
+    job: BulkUserJobId,
+    rows: Vec<row::Model>,
+) -> Result<(), DbErr> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    row::Entity::delete_many()
+        .filter(row::Column::JobId.eq(job))
+        .filter(row::Column::Position.is_in(rows.iter().map(|r| r.position)))
+        .exec(conn)
+        .await?;
+    insert_rows(conn, rows).await
+}
+
+/// The next rows still to process, in order.
+pub async fn queued_rows(
+    conn: &impl Conn,
+    job: BulkUserJobId,
+    limit: u64,
+) -> Result<Vec<row::Model>, DbErr> {
+    row::Entity::find()
+        .filter(row::Column::JobId.eq(job))
+        .filter(row::Column::Status.eq(RowStatus::Queued))
+        .order_by_asc(row::Column::Position)
+        .limit(limit)
+        .all(conn)
+        .await
+}
+
+/// Marks every row not processed yet as CANCELLED; returns how many.
+pub async fn cancel_queued_rows(
+    conn: &impl Conn,
+    job: BulkUserJobId,
+    now: DateTime<Utc>,
+) -> Result<u64, DbErr> {
+    let result = row::Entity::update_many()
+        .col_expr(row::Column::Status, Expr::value(RowStatus::Cancelled))
+        .col_expr(row::Column::ProcessedAt, Expr::value(now))
+        .filter(row::Column::JobId.eq(job))
+        .filter(row::Column::Status.eq(RowStatus::Queued))
+        .exec(conn)
+        .await?;
+    Ok(result.rows_affected)
+}
+
+fn rows_of(
+    account: AccountId,
+    job: BulkUserJobId,
+    status: Option<RowStatus>,
+) -> Select<row::Entity> {
+    let mut select = row::Entity::find()
+        .filter(row::Column::AccountId.eq(account))
+        .filter(row::Column::JobId.eq(job));
+    if let Some(status) = status {
+        select = select.filter(row::Column::Status.eq(status));
+    }
+    select
+}
+
+/// A page of a job's rows in source order.
+pub async fn page_rows(
+    conn: &impl Conn,
+    account: AccountId,
+    job: BulkUserJobId,
+    status: Option<RowStatus>,
+    offset: u64,
+    limit: u64,
+) -> Result<Vec<row::Model>, DbErr> {
+    rows_of(account, job, status)
+        .order_by_asc(row::Column::Position)
+        .offset(offset)
+        .limit(limit)
+        .all(conn)
+        .await
+}
+
+pub async fn count_rows(
+    conn: &impl Conn,
+    account: AccountId,
+    job: BulkUserJobId,
+    status: Option<RowStatus>,
+) -> Result<u64, DbErr> {
+    rows_of(account, job, status).count(conn).await
+}
+
+#[derive(FromQueryResult)]
+struct FirstText {
+    key: String,
+    first: i32,
+}
+
+#[derive(FromQueryResult)]
+struct FirstNumber {
+    key: i64,
+    first: i32,
+}
+
+/// For each of `keys`, the first position of the job holding it in `column`.
+async fn first_positions<K, Q>(
+    conn: &impl Conn,
+    job: BulkUserJobId,
+    column: row::Column,
+    keys: Vec<K>,
+    key_of: impl Fn(Q) -> (K, i32),
+) -> Result<HashMap<K, i32>, DbErr>
+where
+    K: Into<sea_orm::Value> + Eq + std::hash::Hash + Clone,
+    Q: FromQueryResult,
+{
+    if keys.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let found = row::Entity::find()
+        .select_only()
+        .column_as(column, "key")
+        .column_as(row::Column::Position.min(), "first")
+        .filter(row::Column::JobId.eq(job))
+        .filter(column.is_in(keys))
+        .group_by(column)
+        .into_model::<Q>()
+        .all(conn)
+        .await?;
+    Ok(found.into_iter().map(key_of).collect())
+}
+
+/// The first position in the job of each username key, given agent ID and link key among those
+/// asked: a later row with the same value duplicates an earlier one.
+pub async fn first_seen(
+    conn: &impl Conn,
+    job: BulkUserJobId,
+    usernames: Vec<String>,
+    agent_ids: Vec<i64>,
+    links: Vec<String>,
+) -> Result<FirstSeen, DbErr> {
+    Ok(FirstSeen {
+        usernames: first_positions(
+            conn,
+            job,
+            row::Column::UsernameKey,
+            usernames,
+            |r: FirstText| (r.key, r.first),
+        )
+        .await?,
+        agent_ids: first_positions(
+            conn,
+            job,
+            row::Column::GivenAgentId,
+            agent_ids,
+            |r: FirstNumber| (r.key, r.first),
+        )
+        .await?,
+        links: first_positions(conn, job, row::Column::LinkKey, links, |r: FirstText| {
+            (r.key, r.first)
+        })
+        .await?,
+    })
+}
+
+/// The agent IDs the job's rows give in `[from, to)`.
+pub async fn given_agent_ids_between(
+    conn: &impl Conn,
+    job: BulkUserJobId,
+    from: i64,
+    to: i64,
+) -> Result<Vec<i64>, DbErr> {
+    row::Entity::find()
+        .select_only()
+        .column(row::Column::GivenAgentId)
+        .filter(row::Column::JobId.eq(job))
+        .filter(row::Column::GivenAgentId.gte(from))
+        .filter(row::Column::GivenAgentId.lt(to))
+        .into_tuple::<i64>()
+        .all(conn)
+        .await
+}
+
+/// The agent IDs users of the account hold in `[from, to)`.
+pub async fn used_agent_ids_between(
+    conn: &impl Conn,
+    account: AccountId,
+    from: i64,
+    to: i64,
+) -> Result<Vec<i64>, DbErr> {
+    user::Entity::find()
+        .select_only()
+        .column(user::Column::AgentId)
+        .filter(user::Column::AccountId.eq(account))
+        .filter(user::Column::AgentId.gte(from))
+        .filter(user::Column::AgentId.lt(to))
+        .into_tuple::<i64>()
+        .all(conn)
+        .await
+}
+
+/// Who in the account holds each of these username keys.
+pub async fn username_holders(
+    conn: &impl Conn,
+    account: AccountId,
+    keys: Vec<String>,
+) -> Result<HashMap<String, UserId>, DbErr> {
+    if keys.is_empty() {
+        return Ok(HashMap::new());
+    }
+    user::Entity::find()
+        .select_only()
+        .column(user::Column::UsernameKey)
+        .column(user::Column::Id)
+        .filter(user::Column::AccountId.eq(account))
+        .filter(user::Column::UsernameKey.is_in(keys))
+        .into_tuple::<(String, UserId)>()
+        .all(conn)
+        .await
+        .map(|found| found.into_iter().collect())
+}
+
+/// Who in the account holds each of these agent IDs.
+pub async fn agent_id_holders(
+    conn: &impl Conn,
+    account: AccountId,
+    ids: Vec<i64>,
+) -> Result<HashMap<i64, UserId>, DbErr> {
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    user::Entity::find()
+        .select_only()
+        .column(user::Column::AgentId)
+        .column(user::Column::Id)
+        .filter(user::Column::AccountId.eq(account))
+        .filter(user::Column::AgentId.is_in(ids))
+        .into_tuple::<(i64, UserId)>()
+        .all(conn)
+        .await
+        .map(|found| found.into_iter().collect())
+}
+
+/// Which of these external records (source, id) are linked to a user of the account.
+pub async fn linked_externals(
+    conn: &impl Conn,
+    account: AccountId,
+    records: &[(String, String)],
+) -> Result<HashSet<(String, String)>, DbErr> {
+    if records.is_empty() {
+        return Ok(HashSet::new());
+    }
+    let ids: Vec<String> = records.iter().map(|(_, id)| id.clone()).collect();
+    let found = external_identity::Entity::find()
+        .select_only()
+        .column(external_identity::Column::Source)
+        .column(external_identity::Column::ExternalId)
+        .filter(external_identity::Column::AccountId.eq(account))
+        .filter(external_identity::Column::ExternalId.is_in(ids))
+        .into_tuple::<(String, String)>()
+        .all(conn)
+        .await?;
+    Ok(found.into_iter().collect())
+}
+
+/// Asks a running job to stop after its current row; false when it has finished.
+pub async fn request_cancel(
+    conn: &impl Conn,
+    account: AccountId,
+    id: BulkUserJobId,
+    now: DateTime<Utc>,
+) -> Result<bool, DbErr> {
+    let result = job::Entity::update_many()
+        .col_expr(job::Column::CancelRequestedAt, Expr::value(now))
+        .col_expr(job::Column::UpdatedAt, Expr::value(now))
+        .filter(job::Column::AccountId.eq(account))
+        .filter(job::Column::Id.eq(id))
+        .filter(job::Column::Status.is_in([JobStatus::Queued, JobStatus::Running]))
+        .filter(job::Column::CancelRequestedAt.is_null())
+        .exec(conn)
+        .await?;
+    Ok(result.rows_affected == 1)
+}
+
+/// Whether a stop was asked for the job (read inside the chunk's transaction).
+pub async fn cancel_requested(conn: &impl Conn, id: BulkUserJobId) -> Result<bool, DbErr> {
+    let found = job::Entity::find_by_id(id)
+        .select_only()
+        .column(job::Column::CancelRequestedAt)
+        .into_tuple::<Option<DateTime<Utc>>>()
+        .one(conn)
+        .await?;
+    Ok(found.flatten().is_some())
+}
+
+/// Gives each of `users` the template's skills, groups and roles (replacing what they had: an
+/// activated pending user starts from the template).
+pub async fn copy_memberships(
+    conn: &impl Conn,
+    account: AccountId,
+    users: &[UserId],
+    template: &TemplateMemberships,
+) -> Result<(), DbErr> {
+    if users.is_empty() {
+        return Ok(());
+    }
+    user_skill::Entity::delete_many()
+        .filter(user_skill::Column::AccountId.eq(account))
+        .filter(user_skill::Column::UserId.is_in(users.iter().copied()))
+        .exec(conn)
+        .await?;
+    group_member::Entity::delete_many()
+        .filter(group_member::Column::AccountId.eq(account))
+        .filter(group_member::Column::UserId.is_in(users.iter().copied()))
+        .exec(conn)
+        .await?;
+    user_role::Entity::delete_many()
+        .filter(user_role::Column::AccountId.eq(account))
+        .filter(user_role::Column::UserId.is_in(users.iter().copied()))
+        .exec(conn)
+        .await?;
+    let skills: Vec<_> = users
+        .iter()
+        .flat_map(|user| {
+            template
+                .skills
+                .iter()
+                .map(|(skill, level)| user_skill::ActiveModel {
+                    account_id: Set(account),
+                    user_id: Set(*user),
+                    skill_id: Set(*skill),
+                    level: Set(*level),
+                })
+        })
+        .collect();
+    let groups: Vec<_> = users
+        .iter()
+        .flat_map(|user| {
+            template
+                .groups
+                .iter()
+                .map(|group| group_member::ActiveModel {
+                    account_id: Set(account),
+                    group_id: Set(*group),
+                    user_id: Set(*user),
+                })
+        })
+        .collect();
+    let roles: Vec<_> = users
+        .iter()
+        .flat_map(|user| {
+            template.roles.iter().map(|role| user_role::ActiveModel {
+                account_id: Set(account),
+                user_id: Set(*user),
+                role_id: Set(*role),
+            })
+        })
+        .collect();
+    for batch in skills.chunks(INSERT_BATCH) {
+        user_skill::Entity::insert_many(batch.to_vec())
+            .exec_without_returning(conn)
+            .await?;
+    }
+    for batch in groups.chunks(INSERT_BATCH) {
+        group_member::Entity::insert_many(batch.to_vec())
+            .exec_without_returning(conn)
+            .await?;
+    }
+    for batch in roles.chunks(INSERT_BATCH) {
+        user_role::Entity::insert_many(batch.to_vec())
+            .exec_without_returning(conn)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Links users to their external records.
+pub async fn link_externals(
+    conn: &impl Conn,
+    account: AccountId,
+    links: Vec<(UserId, String, String)>,
+    now: DateTime<Utc>,
+) -> Result<(), DbErr> {
+    let models: Vec<_> = links
+        .into_iter()
+        .map(|(user, source, id)| external_identity::ActiveModel {
+            id: Set(ExternalIdentityId::new()),
+            account_id: Set(account),
+            user_id: Set(user),
+            source: Set(source),
+            external_id: Set(id),
+            created_at: Set(now),
+        })
+        .collect();
+    for batch in models.chunks(INSERT_BATCH) {
+        external_identity::Entity::insert_many(batch.to_vec())
+            .exec_without_returning(conn)
+            .await?;
+    }
+    Ok(())
+}
+
+/// What a template user gives every user made from it.
+#[derive(Clone, Debug, Default)]
+pub struct TemplateMemberships {
+    pub skills: Vec<(SkillId, i32)>,
+    pub groups: Vec<GroupId>,
+    pub roles: Vec<RoleId>,
+}

@@ -1,0 +1,543 @@
+//! Users from a template in bulk: the preview and the job agree row by row, every reason a row
+//! fails is reported, agent IDs are generated around the ones in use, the template's skills,
+//! groups and roles are copied, templates cannot raise privileges, jobs are idempotent, resume
+//! after a stop without duplicates, can be cancelled, and failed rows can be retried.
+
+use serde_json::{Value, json};
+
+use crate::helpers::{
+    TestAccount, TestApp, assign_roles, create_role, create_user, decode_gid, user_with_grants,
+};
+use crate::http::create_named;
+
+const PREVIEW: &str = "mutation($input: UsersFromTemplateInput!) { previewUsersFromTemplate(input: $input) { rows { position status agentId errors { code } } summary { total created failed skipped } userErrors { field code } } }";
+const CREATE: &str = "mutation($input: UsersFromTemplateInput!) { createUsersFromTemplate(input: $input) { bulkUserJob { id status } userErrors { field code } } }";
+const JOB: &str = "query($id: ID!) { bulkUserJob(id: $id) { status progress { total processed created failed skipped } rows(first: 20) { nodes { position status agentId source { username } user { username agentId userType country skills { name level } groups { name } roles { name } } errors { code } } } } }";
+
+/// An agent template with a skill, a group and a role, in the caller's account.
+async fn agent_template(app: &TestApp, account: &TestAccount) -> String {
+    let token = account.admin_token.as_str();
+    let skill = create_named(app, token, "createSkill", "skill", "French").await;
+    let group = create_named(app, token, "createGroup", "group", "Support").await;
+    let role = create_role(app, token, "Agents", &[("USERS", "READ")]).await;
+    let template = create_user(
+        app,
+        token,
+        json!({ "username": "template.agent", "displayName": "Template", "userType": "AGENT", "country": "CH", "phone": "+41445550100", "agentId": 999 }),
+    )
+    .await;
+    let updated = app
+        .graphql(
+            Some(token),
+            "mutation($input: UpdateUserInput!) { updateUser(input: $input) { userErrors { code } } }",
+            json!({ "input": { "id": template, "skills": [{ "skillId": skill, "level": 7 }], "groupIds": [group] } }),
+        )
+        .await
+        .ok();
+    assert_eq!(updated.user_error_codes("updateUser"), Vec::<String>::new());
+    assign_roles(app, token, &template, &[&role]).await.ok();
+    template
+}
+
+fn agent(username: &str, phone: Option<&str>, agent_id: Option<i64>) -> Value {
+    json!({ "username": username, "firstName": "Ann", "lastName": username, "phone": phone, "agentId": agent_id })
+}
+
+async fn run(app: &TestApp, token: &str, input: Value) -> (String, Value) {
+    let created = app
+        .graphql(Some(token), CREATE, json!({ "input": input }))
+        .await
+        .ok();
+    assert_eq!(
+        created.user_error_codes("createUsersFromTemplate"),
+        Vec::<String>::new(),
+        "{}",
+        created.body
+    );
+    let id = created
+        .data("createUsersFromTemplate/bulkUserJob/id")
+        .as_str()
+        .expect("job id")
+        .to_owned();
+    app.worker.run_pending_jobs().await.expect("worker");
+    (id.clone(), job(app, token, &id).await)
+}
+
+async fn job(app: &TestApp, token: &str, id: &str) -> Value {
+    app.graphql(Some(token), JOB, json!({ "id": id }))
+        .await
+        .ok()
+        .data("bulkUserJob")
+        .clone()
+}
+
+fn verdicts(rows: &Value) -> Vec<(String, Option<i64>, Vec<String>)> {
+    rows.as_array()
+        .expect("rows")
+        .iter()
+        .map(|r| {
+            (
+                r["status"].as_str().unwrap_or_default().to_owned(),
+                r["agentId"].as_i64(),
+                r["errors"]
+                    .as_array()
+                    .map(|e| {
+                        e.iter()
+                            .map(|e| e["code"].as_str().unwrap_or_default().to_owned())
+                            .collect()
+                    })
+                    .unwrap_or_default(),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn the_reference_example_creates_three_and_reports_why_two_failed() {
+    // Arrange: an existing "Taken" user; five rows, two of them bad.
+    let app = TestApp::spawn().await;
+    let acme = app.create_account("acme").await;
+    let token = acme.admin_token.as_str();
+    let template = agent_template(&app, &acme).await;
+    create_user(
+        &app,
+        token,
+        json!({ "username": "Taken", "displayName": "Taken", "agentId": 1001 }),
+    )
+    .await;
+    let input = json!({
+        "templateUserId": template,
+        "generateAgentIds": { "startingId": 1000 },
+        "idempotencyKey": "reference-example",
+        "rows": [
+            agent("ada", Some("+41445550101"), None),
+            agent("noPhone", None, None),
+            agent("grace", Some("+41445550102"), Some(1003)),
+            agent("taken", Some("+41445550103"), None),
+            agent("linus", Some("+41445550104"), None),
+        ],
+    });
+
+    // Act
+    let preview = app
+        .graphql(Some(token), PREVIEW, json!({ "input": input }))
+        .await
+        .ok();
+    let users_after_preview = app
+        .graphql(Some(token), "{ users(first: 1) { totalCount } }", json!({}))
+        .await
+        .ok();
+    let (id, finished) = run(&app, token, input.clone()).await;
+    let again = app
+        .graphql(Some(token), CREATE, json!({ "input": input }))
+        .await
+        .ok();
+
+    // Assert: 1000 is free, 1001 is taken, 1002 goes to linus (1003 is given by grace).
+    let expected = vec![
+        ("CREATED".to_owned(), Some(1000), vec![]),
+        ("FAILED".to_owned(), None, vec!["NO_PHONE".to_owned()]),
+        ("CREATED".to_owned(), Some(1003), vec![]),
+        (
+            "FAILED".to_owned(),
+            None,
+            vec!["USERNAME_EXISTS".to_owned()],
+        ),
+        ("CREATED".to_owned(), Some(1002), vec![]),
+    ];
+    assert_eq!(
+        verdicts(preview.data("previewUsersFromTemplate/rows")),
+        expected
+    );
+    assert_eq!(
+        preview.data("previewUsersFromTemplate/summary"),
+        &json!({ "total": 5, "created": 3, "failed": 2, "skipped": 0 })
+    );
+    assert_eq!(
+        users_after_preview.data("users/totalCount"),
+        3,
+        "the preview wrote nothing"
+    );
+    assert_eq!(finished["status"], "COMPLETED_WITH_ERRORS");
+    assert_eq!(
+        finished["progress"],
+        json!({ "total": 5, "processed": 5, "created": 3, "failed": 2, "skipped": 0 })
+    );
+    assert_eq!(
+        verdicts(&finished["rows"]["nodes"]),
+        expected,
+        "preview and run agree"
+    );
+    let ada = &finished["rows"]["nodes"][0]["user"];
+    assert_eq!(ada["username"], "ada");
+    assert_eq!(ada["userType"], "AGENT");
+    assert_eq!(ada["country"], "CH");
+    assert_eq!(ada["skills"], json!([{ "name": "French", "level": 7 }]));
+    assert_eq!(ada["groups"], json!([{ "name": "Support" }]));
+    assert_eq!(ada["roles"], json!([{ "name": "Agents" }]));
+    assert_eq!(
+        again.data("createUsersFromTemplate/bulkUserJob/id"),
+        id.as_str(),
+        "the same idempotency key returns the same job"
+    );
+    let audit = app
+        .graphql(
+            Some(token),
+            "{ auditLog(first: 100, filter: { actions: [\"user.created_from_template\"] }) { totalCount } }",
+            json!({}),
+        )
+        .await
+        .ok();
+    assert_eq!(audit.data("auditLog/totalCount"), 3);
+}
+
+#[tokio::test]
+async fn a_template_never_raises_privileges_and_bulk_users_full_is_needed() {
+    // Arrange
+    let app = TestApp::spawn().await;
+    let acme = app.create_account("acme").await;
+    let admin_template = gid_of_admin(&acme);
+    let (_, runner) = user_with_grants(
+        &app,
+        &acme,
+        "runner",
+        &[("USERS", "FULL"), ("BULK_USERS", "FULL")],
+        None,
+    )
+    .await;
+    let (_, reader) =
+        user_with_grants(&app, &acme, "reader", &[("BULK_USERS", "READ")], None).await;
+    let plain = create_user(
+        &app,
+        &acme.admin_token,
+        json!({ "username": "plain", "displayName": "Plain", "userType": "SUPERVISOR" }),
+    )
+    .await;
+    let rows = json!([{ "username": "new.one", "displayName": "New One" }]);
+
+    // Act
+    let escalate = app
+        .graphql(
+            Some(&runner),
+            CREATE,
+            json!({ "input": { "templateUserId": admin_template, "rows": rows } }),
+        )
+        .await;
+    let by_reader = app
+        .graphql(
+            Some(&reader),
+            CREATE,
+            json!({ "input": { "templateUserId": plain, "rows": rows } }),
+        )
+        .await;
+    let allowed = app
+        .graphql(
+            Some(&runner),
+            CREATE,
+            json!({ "input": { "templateUserId": plain, "rows": rows } }),
+        )
+        .await
+        .ok();
+    let job_id = allowed
+        .data("createUsersFromTemplate/bulkUserJob/id")
+        .as_str()
+        .expect("job")
+        .to_owned();
+    let read_by_reader = app
+        .graphql(
+            Some(&reader),
+            "query($id: ID!) { bulkUserJob(id: $id) { status } }",
+            json!({ "id": job_id }),
+        )
+        .await;
+    let other = app.create_account("other").await;
+    let from_other = app
+        .graphql(
+            Some(&other.admin_token),
+            "query($id: ID!) { bulkUserJob(id: $id) { status } }",
+            json!({ "id": job_id }),
+        )
+        .await;
+    let foreign_template = app
+        .graphql(
+            Some(&other.admin_token),
+            CREATE,
+            json!({ "input": { "templateUserId": plain, "rows": rows } }),
+        )
+        .await
+        .ok();
+
+    // Assert
+    assert_eq!(escalate.codes(), vec!["FORBIDDEN"], "{}", escalate.body);
+    assert_eq!(by_reader.codes(), vec!["FORBIDDEN"], "{}", by_reader.body);
+    assert_eq!(read_by_reader.data("bulkUserJob/status"), "QUEUED");
+    assert_eq!(from_other.codes(), vec!["NOT_FOUND"]);
+    assert_eq!(
+        foreign_template.user_error_codes("createUsersFromTemplate"),
+        vec!["UNKNOWN_TEMPLATE"]
+    );
+}
+
+fn gid_of_admin(account: &TestAccount) -> String {
+    crate::helpers::gid("User", account.admin_id.0)
+}
+
+#[tokio::test]
+async fn rows_beyond_the_free_seats_fail_and_a_retry_after_the_fix_creates_them() {
+    // Arrange: 10 seats, 2 used (the admin and the template); 10 plain supervisors asked for.
+    let app = TestApp::spawn().await;
+    let acme = app.create_account("acme").await;
+    let token = acme.admin_token.as_str();
+    let template = create_user(
+        &app,
+        token,
+        json!({ "username": "lead", "displayName": "Lead", "userType": "SUPERVISOR" }),
+    )
+    .await;
+    let rows: Vec<Value> = (0..10)
+        .map(|n| json!({ "username": format!("sup{n}"), "displayName": format!("Sup {n}") }))
+        .collect();
+
+    // Act
+    let (id, first) = run(
+        &app,
+        token,
+        json!({ "templateUserId": template, "rows": rows }),
+    )
+    .await;
+    let statuses = verdicts(&first["rows"]["nodes"]);
+    let users: Vec<String> = first["rows"]["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|r| r["user"]["username"].as_str().map(str::to_owned))
+        .collect();
+    // Free two seats by deactivating two of the new users.
+    let created_ids: Vec<String> = {
+        let reply = app
+            .graphql(Some(token), "query($id: ID!) { bulkUserJob(id: $id) { rows(first: 100, status: CREATED) { nodes { user { id } } } } }", json!({ "id": id }))
+            .await
+            .ok();
+        reply
+            .data("bulkUserJob/rows/nodes")
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|n| n["user"]["id"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    for user in &created_ids[..2] {
+        app.graphql(
+            Some(token),
+            "mutation($id: ID!) { deactivateUser(input: { id: $id }) { userErrors { code } } }",
+            json!({ "id": user }),
+        )
+        .await
+        .ok();
+    }
+    let retried = app
+        .graphql(Some(token), "mutation($id: ID!) { retryFailedRows(input: { jobId: $id }) { bulkUserJob { id } userErrors { code } } }", json!({ "id": id }))
+        .await
+        .ok();
+    app.worker.run_pending_jobs().await.expect("worker");
+    let retry_id = retried
+        .data("retryFailedRows/bulkUserJob/id")
+        .as_str()
+        .expect("retry job")
+        .to_owned();
+    let second = job(&app, token, &retry_id).await;
+
+    // Assert: 8 seats were free; the last two rows failed on the limit.
+    let created = statuses.iter().filter(|s| s.0 == "CREATED").count();
+    assert_eq!(created, 8, "{statuses:?}");
+    assert!(
+        statuses[8..]
+            .iter()
+            .all(|s| s.2 == vec!["LICENCE_LIMIT".to_owned()]),
+        "{statuses:?}"
+    );
+    assert_eq!(users.len(), 8);
+    assert_eq!(second["status"], "COMPLETED", "{second}");
+    assert_eq!(second["progress"]["created"], 2);
+}
+
+#[tokio::test]
+async fn a_job_stopped_between_chunks_resumes_without_duplicates_and_can_be_cancelled() {
+    // Arrange: two rows per transaction.
+    let app = TestApp::spawn_with(|config| config.bulk_chunk_rows = 2, None).await;
+    let acme = app.create_account("acme").await;
+    let token = acme.admin_token.as_str();
+    let template = create_user(
+        &app,
+        token,
+        json!({ "username": "lead", "displayName": "Lead", "userType": "SUPERVISOR" }),
+    )
+    .await;
+    let rows = |prefix: &str| -> Vec<Value> {
+        (0..5)
+            .map(|n| json!({ "username": format!("{prefix}{n}"), "displayName": "X" }))
+            .collect()
+    };
+    let start = |rows: Vec<Value>| {
+        let app = &app;
+        let template = template.clone();
+        async move {
+            let reply = app
+                .graphql(
+                    Some(token),
+                    CREATE,
+                    json!({ "input": { "templateUserId": template, "rows": rows } }),
+                )
+                .await
+                .ok();
+            reply
+                .data("createUsersFromTemplate/bulkUserJob/id")
+                .as_str()
+                .expect("job")
+                .to_owned()
+        }
+    };
+    let account = acme.id;
+    let chunk = |id: &str| {
+        let id = decode_gid(id).parse().expect("job uuid");
+        let services = app.services.clone();
+        async move {
+            services
+                .run_bulk_chunk(account, liaison::domain::ids::BulkUserJobId(id))
+                .await
+                .expect("chunk")
+        }
+    };
+
+    // Act: one chunk commits, then the worker "dies"; a worker takes the job over.
+    let resumed = start(rows("r")).await;
+    chunk(&resumed).await;
+    let midway = job(&app, token, &resumed).await;
+    app.worker.run_pending_jobs().await.expect("worker");
+    let done = job(&app, token, &resumed).await;
+    // A second job is cancelled after its first chunk.
+    let cancelled = start(rows("c")).await;
+    chunk(&cancelled).await;
+    let cancel = app
+        .graphql(
+            Some(token),
+            "mutation($id: ID!) { cancelBulkUserJob(input: { id: $id }) { userErrors { code } } }",
+            json!({ "id": cancelled }),
+        )
+        .await
+        .ok();
+    app.worker.run_pending_jobs().await.expect("worker");
+    let stopped = job(&app, token, &cancelled).await;
+    let users = app
+        .graphql(
+            Some(token),
+            "{ users(first: 100) { nodes { username } } }",
+            json!({}),
+        )
+        .await
+        .ok();
+
+    // Assert
+    assert_eq!(midway["progress"]["processed"], 2);
+    assert_eq!(midway["status"], "RUNNING");
+    assert_eq!(done["status"], "COMPLETED");
+    assert_eq!(done["progress"]["created"], 5);
+    assert_eq!(
+        cancel.user_error_codes("cancelBulkUserJob"),
+        Vec::<String>::new()
+    );
+    assert_eq!(stopped["status"], "CANCELLED");
+    assert_eq!(stopped["progress"]["created"], 2);
+    let cancelled_rows = verdicts(&stopped["rows"]["nodes"])
+        .iter()
+        .filter(|r| r.0 == "CANCELLED")
+        .count();
+    assert_eq!(cancelled_rows, 3);
+    let mut names: Vec<&str> = users
+        .data("users/nodes")
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["username"].as_str().unwrap())
+        .collect();
+    names.sort();
+    let total = names.len();
+    names.dedup();
+    assert_eq!(names.len(), total, "no user twice");
+    assert_eq!(
+        total,
+        2 + 5 + 2,
+        "admin, lead, five resumed, two before the cancel"
+    );
+}
+
+#[tokio::test]
+async fn pending_users_are_activated_with_the_template_and_fixed_data_counts_on_retry() {
+    // Arrange: two pending users, one without a phone.
+    let app = TestApp::spawn().await;
+    let acme = app.create_account("acme").await;
+    let token = acme.admin_token.as_str();
+    let template = agent_template(&app, &acme).await;
+    let pending = |name: &str, phone: Option<&str>| json!({ "status": "PENDING", "username": name, "displayName": name, "email": format!("{name}@acme.example.com"), "phone": phone });
+    let with_phone = create_user(&app, token, pending("pat", Some("+41445550111"))).await;
+    let without = create_user(&app, token, pending("sam", None)).await;
+    let input = json!({ "templateUserId": template, "pendingUserIds": [with_phone, without], "generateAgentIds": { "startingId": 5000 } });
+
+    // Act
+    let (id, first) = run(&app, token, input.clone()).await;
+    let (_, twice) = run(&app, token, json!({ "templateUserId": template, "pendingUserIds": [with_phone], "generateAgentIds": { "startingId": 5000 } })).await;
+    app.graphql(
+        Some(token),
+        "mutation($input: UpdateUserInput!) { updateUser(input: $input) { userErrors { code } } }",
+        json!({ "input": { "id": without, "phone": "+41445550112" } }),
+    )
+    .await
+    .ok();
+    let retried = app
+        .graphql(
+            Some(token),
+            "mutation($id: ID!) { retryFailedRows(input: { jobId: $id }) { bulkUserJob { id } } }",
+            json!({ "id": id }),
+        )
+        .await
+        .ok();
+    app.worker.run_pending_jobs().await.expect("worker");
+    let retry = job(
+        &app,
+        token,
+        retried
+            .data("retryFailedRows/bulkUserJob/id")
+            .as_str()
+            .unwrap(),
+    )
+    .await;
+    let status = app
+        .graphql(
+            Some(token),
+            "query($id: ID!) { node(id: $id) { ... on User { status agentId skills { name } } } }",
+            json!({ "id": without }),
+        )
+        .await
+        .ok();
+
+    // Assert
+    assert_eq!(
+        verdicts(&first["rows"]["nodes"]),
+        vec![
+            ("CREATED".to_owned(), Some(5000), vec![]),
+            ("FAILED".to_owned(), None, vec!["NO_PHONE".to_owned()]),
+        ]
+    );
+    assert_eq!(
+        first["rows"]["nodes"][0]["user"]["skills"],
+        json!([{ "name": "French", "level": 7 }])
+    );
+    assert_eq!(
+        verdicts(&twice["rows"]["nodes"])[0].2,
+        vec!["ALREADY_LINKED".to_owned()]
+    );
+    assert_eq!(twice["status"], "COMPLETED");
+    assert_eq!(retry["status"], "COMPLETED", "{retry}");
+    assert_eq!(status.data("node/status"), "ACTIVE");
+    assert_eq!(status.data("node/agentId"), 5001);
+}
