@@ -84,7 +84,7 @@ impl Services {
             .insert_first_admin(&txn, account.id, &admin_input)
             .await
             .map_err(nest_admin_errors)?;
-        store::roles::set_user_roles(&txn, account.id, admin.id, &[role.id]).await?;
+        store::roles::set_user_roles(&txn, account.id, &[admin.id], &[role.id]).await?;
         self.record(
             &txn,
             Some(account.id),

@@ -6,6 +6,8 @@
 use std::collections::{BTreeSet, HashMap};
 use std::time::{Duration, Instant};
 
+use chrono::{DateTime, Utc};
+
 use sea_orm::{ActiveValue::Set, DatabaseTransaction, IntoActiveModel, TransactionTrait};
 use serde_json::{Value, json};
 
@@ -67,7 +69,7 @@ impl RowOutcome {
     pub fn from_row(row: &job_row::Model) -> Self {
         Self {
             position: row.position,
-            source: serde_json::from_value(row.source.clone()).unwrap_or_default(),
+            source: source_of(row),
             status: row.status,
             user_id: row.user_id,
             agent_id: row.agent_id,
@@ -78,6 +80,11 @@ impl RowOutcome {
                 .unwrap_or_default(),
         }
     }
+}
+
+/// A stored row's source as given.
+fn source_of(row: &job_row::Model) -> SourceRow {
+    serde_json::from_value(row.source.clone()).unwrap_or_default()
 }
 
 /// The template user and what it gives.
@@ -155,20 +162,21 @@ impl Services {
     ) -> AppResult<Vec<RowOutcome>> {
         let account = caller.account_id;
         let (template, _, rows) = self.prepare(caller, &input).await?;
-        let seen = FirstSeen::of(positioned(&rows));
-        let mut seats = self.free_seats(&self.db, account).await?;
+        let all: Vec<(i32, SourceRow)> = rows
+            .into_iter()
+            .enumerate()
+            .map(|(index, row)| (position(index), row))
+            .collect();
+        let seen = FirstSeen::of(all.iter().map(|(position, row)| (*position, row)));
+        let (_, mut seats) = self.seats(&self.db, account).await?;
         let mut agents = AgentIds {
             next: input.starting_agent_id.unwrap_or(1),
             window_end: 0,
             taken: BTreeSet::new(),
             given: GivenIds::InMemory(&seen.agent_ids),
         };
-        let chunk = self.settings.bulk_chunk_rows.max(1);
-        let mut outcomes = Vec::with_capacity(rows.len());
-        let all: Vec<(i32, SourceRow)> = positioned(&rows)
-            .map(|(position, row)| (position, row.clone()))
-            .collect();
-        for chunk in all.chunks(chunk) {
+        let mut outcomes = Vec::with_capacity(all.len());
+        for chunk in all.chunks(self.settings.bulk_chunk_rows) {
             let facts = self.row_facts(&self.db, account, chunk, &seen).await?;
             for ((position, row), facts) in chunk.iter().zip(facts) {
                 let verdict = judge(row, template.needs, facts, &mut seats);
@@ -178,7 +186,11 @@ impl Services {
                         AgentChoice::Given(id) => outcome.agent_id = Some(id),
                         AgentChoice::Generate => match agents.next(&self.db, account).await? {
                             Some(id) => outcome.agent_id = Some(id),
-                            None => fail(&mut outcome, no_free_agent_id()),
+                            None => {
+                                // As in a run: the row fails and gives its seat back.
+                                seats += 1;
+                                fail(&mut outcome, no_free_agent_id());
+                            }
                         },
                         AgentChoice::None => {}
                     }
@@ -335,20 +347,19 @@ impl Services {
             }
             Err(error) => return Err(error.into()),
         };
-        let stored = positioned(&rows)
-            .map(|(position, row)| job_row::Model {
-                account_id: account,
-                job_id: id,
-                position,
-                source: serde_json::to_value(row).unwrap_or(Value::Null),
-                username_key: row.username_key(),
-                given_agent_id: row.agent_id,
-                link_key: row.link_key(),
-                status: RowStatus::Queued,
-                user_id: None,
-                agent_id: None,
-                errors: None,
-                processed_at: None,
+        let stored = rows
+            .into_iter()
+            .enumerate()
+            .map(|(index, source)| {
+                let queued = RowOutcome {
+                    position: position(index),
+                    source,
+                    status: RowStatus::Queued,
+                    user_id: None,
+                    agent_id: None,
+                    errors: Vec::new(),
+                };
+                stored_row(account, id, queued, None)
             })
             .collect();
         store::bulk_jobs::insert_rows(&txn, stored).await?;
@@ -566,16 +577,6 @@ impl Services {
             .collect())
     }
 
-    /// Seats the account has free now.
-    async fn free_seats(&self, conn: &impl Conn, account: AccountId) -> AppResult<u64> {
-        let limit = store::accounts::find(conn, account)
-            .await?
-            .ok_or(AppError::NotFound)?
-            .licence_limit;
-        let used = store::accounts::seats_used(conn, account).await?;
-        Ok(u64::try_from(limit).unwrap_or(0).saturating_sub(used))
-    }
-
     /// What the database and the earlier rows of the batch say about each row of a chunk.
     async fn row_facts(
         &self,
@@ -656,27 +657,17 @@ impl Services {
         if job.cancel_requested_at.is_some() {
             let cancelled = store::bulk_jobs::cancel_queued_rows(&txn, id, now).await?;
             tracing::info!(job = %id, cancelled, "bulk job cancelled");
-            job.status = JobStatus::Cancelled;
-            job.finished_at = Some(now);
-            job.updated_at = now;
-            store::bulk_jobs::update_job(&txn, job).await?;
-            txn.commit().await?;
-            return Ok(true);
+            return finish(txn, job, JobStatus::Cancelled, now).await;
         }
         let rows =
-            store::bulk_jobs::queued_rows(&txn, id, self.settings.bulk_chunk_rows.max(1) as u64)
-                .await?;
+            store::bulk_jobs::queued_rows(&txn, id, self.settings.bulk_chunk_rows as u64).await?;
         if rows.is_empty() {
-            job.status = if job.failed > 0 {
+            let status = if job.failed > 0 {
                 JobStatus::CompletedWithErrors
             } else {
                 JobStatus::Completed
             };
-            job.finished_at = Some(now);
-            job.updated_at = now;
-            store::bulk_jobs::update_job(&txn, job).await?;
-            txn.commit().await?;
-            return Ok(true);
+            return finish(txn, job, status, now).await;
         }
         let template = match self
             .load_template(
@@ -688,19 +679,12 @@ impl Services {
             .await
         {
             Ok(template) => template,
-            Err(AppError::Rejected(_)) => {
-                job.status = JobStatus::Failed;
-                job.finished_at = Some(now);
-                job.updated_at = now;
-                store::bulk_jobs::update_job(&txn, job).await?;
-                txn.commit().await?;
-                return Ok(true);
-            }
+            Err(AppError::Rejected(_)) => return finish(txn, job, JobStatus::Failed, now).await,
             Err(other) => return Err(other.into()),
         };
         let sources: Vec<(i32, SourceRow)> = rows
             .iter()
-            .map(|row| (row.position, RowOutcome::from_row(row).source))
+            .map(|row| (row.position, source_of(row)))
             .collect();
         let seen = store::bulk_jobs::first_seen(
             &txn,
@@ -714,7 +698,7 @@ impl Services {
         )
         .await?;
         let facts = self.row_facts(&txn, account, &sources, &seen).await?;
-        let mut seats = self.free_seats(&txn, account).await?;
+        let (_, mut seats) = self.seats(&txn, account).await?;
         let mut agents = AgentIds {
             next: job.next_agent_id.or(job.starting_agent_id).unwrap_or(1),
             window_end: 0,
@@ -799,21 +783,7 @@ impl Services {
         job.updated_at = now;
         let stored = results
             .into_iter()
-            .map(|r| job_row::Model {
-                account_id: account,
-                job_id: id,
-                position: r.position,
-                username_key: r.source.username_key(),
-                given_agent_id: r.source.agent_id,
-                link_key: r.source.link_key(),
-                source: serde_json::to_value(&r.source).unwrap_or(Value::Null),
-                status: r.status,
-                user_id: r.user_id.filter(|_| r.status == RowStatus::Created),
-                agent_id: r.agent_id.filter(|_| r.status == RowStatus::Created),
-                errors: (!r.errors.is_empty())
-                    .then(|| serde_json::to_value(&r.errors).unwrap_or(Value::Null)),
-                processed_at: Some(now),
-            })
+            .map(|r| stored_row(account, id, r, Some(now)))
             .collect();
         store::bulk_jobs::save_results(&txn, id, stored).await?;
         store::bulk_jobs::update_job(&txn, job).await?;
@@ -969,20 +939,23 @@ impl Services {
             .ok_or(AppError::NotFound)
     }
 
+    /// A page of the account's jobs, newest first.
     pub async fn bulk_user_jobs(
         &self,
         caller: &AccountUser,
         offset: u64,
         limit: u64,
-    ) -> AppResult<(Vec<job::Model>, u64)> {
+    ) -> AppResult<Vec<job::Model>> {
         caller.require(Area::BulkUsers, Level::Read)?;
-        let account = caller.account_id;
-        Ok((
-            store::bulk_jobs::page_jobs(&self.db, account, offset, limit).await?,
-            store::bulk_jobs::count_jobs(&self.db, account).await?,
-        ))
+        Ok(store::bulk_jobs::page_jobs(&self.db, caller.account_id, offset, limit).await?)
     }
 
+    pub async fn bulk_user_job_count(&self, caller: &AccountUser) -> AppResult<u64> {
+        caller.require(Area::BulkUsers, Level::Read)?;
+        Ok(store::bulk_jobs::count_jobs(&self.db, caller.account_id).await?)
+    }
+
+    /// A page of a job's rows in source order.
     pub async fn bulk_user_job_rows(
         &self,
         caller: &AccountUser,
@@ -990,13 +963,62 @@ impl Services {
         status: Option<RowStatus>,
         offset: u64,
         limit: u64,
-    ) -> AppResult<(Vec<RowOutcome>, u64)> {
+    ) -> AppResult<Vec<RowOutcome>> {
         caller.require(Area::BulkUsers, Level::Read)?;
-        let account = caller.account_id;
         let rows =
-            store::bulk_jobs::page_rows(&self.db, account, id, status, offset, limit).await?;
-        let total = store::bulk_jobs::count_rows(&self.db, account, id, status).await?;
-        Ok((rows.iter().map(RowOutcome::from_row).collect(), total))
+            store::bulk_jobs::page_rows(&self.db, caller.account_id, id, status, offset, limit)
+                .await?;
+        Ok(rows.iter().map(RowOutcome::from_row).collect())
+    }
+
+    pub async fn bulk_user_job_row_count(
+        &self,
+        caller: &AccountUser,
+        id: BulkUserJobId,
+        status: Option<RowStatus>,
+    ) -> AppResult<u64> {
+        caller.require(Area::BulkUsers, Level::Read)?;
+        Ok(store::bulk_jobs::count_rows(&self.db, caller.account_id, id, status).await?)
+    }
+}
+
+/// Ends a job with `status`; the chunk's transaction commits it.
+async fn finish(
+    txn: DatabaseTransaction,
+    mut job: job::Model,
+    status: JobStatus,
+    now: DateTime<Utc>,
+) -> Result<bool, JobFailure> {
+    job.status = status;
+    job.finished_at = Some(now);
+    job.updated_at = now;
+    store::bulk_jobs::update_job(&txn, job).await?;
+    txn.commit().await?;
+    Ok(true)
+}
+
+/// A row as stored: its source with the keys the batch checks read, and its result.
+fn stored_row(
+    account: AccountId,
+    job: BulkUserJobId,
+    outcome: RowOutcome,
+    processed_at: Option<DateTime<Utc>>,
+) -> job_row::Model {
+    let created = outcome.status == RowStatus::Created;
+    job_row::Model {
+        account_id: account,
+        job_id: job,
+        position: outcome.position,
+        username_key: outcome.source.username_key(),
+        given_agent_id: outcome.source.agent_id,
+        link_key: outcome.source.link_key(),
+        source: serde_json::to_value(&outcome.source).unwrap_or(Value::Null),
+        status: outcome.status,
+        user_id: outcome.user_id.filter(|_| created),
+        agent_id: outcome.agent_id.filter(|_| created),
+        errors: (!outcome.errors.is_empty())
+            .then(|| serde_json::to_value(&outcome.errors).unwrap_or(Value::Null)),
+        processed_at,
     }
 }
 
@@ -1007,11 +1029,9 @@ enum RowWrite {
     Failed(Vec<RowError>),
 }
 
-/// Rows with their positions, from 1.
-fn positioned(rows: &[SourceRow]) -> impl Iterator<Item = (i32, &SourceRow)> {
-    rows.iter()
-        .enumerate()
-        .map(|(index, row)| (i32::try_from(index + 1).unwrap_or(i32::MAX), row))
+/// The position of the row at `index`, from 1.
+fn position(index: usize) -> i32 {
+    i32::try_from(index + 1).unwrap_or(i32::MAX)
 }
 
 /// The outcome a verdict announces, before anything is written.

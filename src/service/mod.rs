@@ -57,7 +57,7 @@ impl ServiceSettings {
             connection_requests_per_user_per_hour: config.connection_requests_per_user_per_hour,
             connection_requests_per_account_per_hour: config
                 .connection_requests_per_account_per_hour,
-            bulk_chunk_rows: config.bulk_chunk_rows,
+            bulk_chunk_rows: config.bulk_chunk_rows.max(1),
         }
     }
 }

@@ -275,12 +275,8 @@ impl Services {
         account: AccountId,
     ) -> AppResult<()> {
         store::accounts::lock(txn, account, self.clock.now()).await?;
-        let limit = store::accounts::find(txn, account)
-            .await?
-            .ok_or(AppError::NotFound)?
-            .licence_limit;
-        let used = store::accounts::seats_used(txn, account).await?;
-        if used >= u64::try_from(limit).unwrap_or_default() {
+        let (limit, free) = self.seats(txn, account).await?;
+        if free == 0 {
             return Err(AppError::rejected(UserError::new(
                 &["input"],
                 "LICENCE_LIMIT",
@@ -288,6 +284,23 @@ impl Services {
             )));
         }
         Ok(())
+    }
+
+    /// The account's licence limit and how many seats are free under it now.
+    pub(super) async fn seats(
+        &self,
+        conn: &impl Conn,
+        account: AccountId,
+    ) -> AppResult<(i32, u64)> {
+        let limit = store::accounts::find(conn, account)
+            .await?
+            .ok_or(AppError::NotFound)?
+            .licence_limit;
+        let used = store::accounts::seats_used(conn, account).await?;
+        Ok((
+            limit,
+            u64::try_from(limit).unwrap_or(0).saturating_sub(used),
+        ))
     }
 
     /// Creates an account's first user inside the account's creation transaction.
@@ -531,10 +544,10 @@ impl Services {
             let mut groups = groups.clone();
             groups.sort();
             groups.dedup();
-            store::named::set_user_groups(&txn, account, id, &groups).await?;
+            store::named::set_user_groups(&txn, account, &[id], &groups).await?;
         }
         if let Some(skills) = &patch.skills {
-            store::named::set_user_skills(&txn, account, id, skills).await?;
+            store::named::set_user_skills(&txn, account, &[id], skills).await?;
         }
         self.record(
             &txn,
@@ -659,7 +672,7 @@ impl Services {
                 "you cannot assign a role that grants more than your own roles do",
             ));
         }
-        store::roles::set_user_roles(&txn, account, id, &roles).await?;
+        store::roles::set_user_roles(&txn, account, &[id], &roles).await?;
         self.ensure_an_admin_remains(&txn, account).await?;
         self.record(
             &txn,

@@ -11,17 +11,11 @@ use sea_orm::{
 };
 
 use super::Conn;
-use super::entities::{
-    bulk_user_job as job, bulk_user_job_row as row, external_identity, group_member, user,
-    user_role, user_skill,
-};
+use super::entities::{bulk_user_job as job, bulk_user_job_row as row, external_identity, user};
 use crate::domain::bulk::{FirstSeen, JobStatus, RowStatus};
 use crate::domain::ids::{
     AccountId, BulkUserJobId, ExternalIdentityId, GroupId, RoleId, SkillId, UserId,
 };
-
-/// Rows per multi-row insert: well under SQLite's limit of bound values per statement.
-const INSERT_BATCH: usize = 500;
 
 pub async fn insert_job(conn: &impl Conn, model: job::Model) -> Result<job::Model, DbErr> {
     model.into_active_model().reset_all().insert(conn).await
@@ -83,16 +77,11 @@ pub async fn count_jobs(conn: &impl Conn, account: AccountId) -> Result<u64, DbE
 
 /// Records rows in multi-row inserts.
 pub async fn insert_rows(conn: &impl Conn, rows: Vec<row::Model>) -> Result<(), DbErr> {
-    for batch in rows.chunks(INSERT_BATCH) {
-        let models = batch
-            .iter()
-            .cloned()
-            .map(|model| model.into_active_model().reset_all());
-        row::Entity::insert_many(models)
-            .exec_without_returning(conn)
-            .await?;
-    }
-    Ok(())
+    let models = rows
+        .into_iter()
+        .map(|model| model.into_active_model().reset_all())
+        .collect();
+    super::insert_batched(conn, models).await
 }
 
 /// Replaces processed rows with their results: one delete and one multi-row insert per chunk
@@ -398,74 +387,9 @@ pub async fn copy_memberships(
     if users.is_empty() {
         return Ok(());
     }
-    user_skill::Entity::delete_many()
-        .filter(user_skill::Column::AccountId.eq(account))
-        .filter(user_skill::Column::UserId.is_in(users.iter().copied()))
-        .exec(conn)
-        .await?;
-    group_member::Entity::delete_many()
-        .filter(group_member::Column::AccountId.eq(account))
-        .filter(group_member::Column::UserId.is_in(users.iter().copied()))
-        .exec(conn)
-        .await?;
-    user_role::Entity::delete_many()
-        .filter(user_role::Column::AccountId.eq(account))
-        .filter(user_role::Column::UserId.is_in(users.iter().copied()))
-        .exec(conn)
-        .await?;
-    let skills: Vec<_> = users
-        .iter()
-        .flat_map(|user| {
-            template
-                .skills
-                .iter()
-                .map(|(skill, level)| user_skill::ActiveModel {
-                    account_id: Set(account),
-                    user_id: Set(*user),
-                    skill_id: Set(*skill),
-                    level: Set(*level),
-                })
-        })
-        .collect();
-    let groups: Vec<_> = users
-        .iter()
-        .flat_map(|user| {
-            template
-                .groups
-                .iter()
-                .map(|group| group_member::ActiveModel {
-                    account_id: Set(account),
-                    group_id: Set(*group),
-                    user_id: Set(*user),
-                })
-        })
-        .collect();
-    let roles: Vec<_> = users
-        .iter()
-        .flat_map(|user| {
-            template.roles.iter().map(|role| user_role::ActiveModel {
-                account_id: Set(account),
-                user_id: Set(*user),
-                role_id: Set(*role),
-            })
-        })
-        .collect();
-    for batch in skills.chunks(INSERT_BATCH) {
-        user_skill::Entity::insert_many(batch.to_vec())
-            .exec_without_returning(conn)
-            .await?;
-    }
-    for batch in groups.chunks(INSERT_BATCH) {
-        group_member::Entity::insert_many(batch.to_vec())
-            .exec_without_returning(conn)
-            .await?;
-    }
-    for batch in roles.chunks(INSERT_BATCH) {
-        user_role::Entity::insert_many(batch.to_vec())
-            .exec_without_returning(conn)
-            .await?;
-    }
-    Ok(())
+    super::named::set_user_skills(conn, account, users, &template.skills).await?;
+    super::named::set_user_groups(conn, account, users, &template.groups).await?;
+    super::roles::set_user_roles(conn, account, users, &template.roles).await
 }
 
 /// Links users to their external records.
@@ -486,12 +410,7 @@ pub async fn link_externals(
             created_at: Set(now),
         })
         .collect();
-    for batch in models.chunks(INSERT_BATCH) {
-        external_identity::Entity::insert_many(batch.to_vec())
-            .exec_without_returning(conn)
-            .await?;
-    }
-    Ok(())
+    super::insert_batched(conn, models).await
 }
 
 /// What a template user gives every user made from it.

@@ -102,6 +102,22 @@ pub async fn begin_write(db: &DatabaseConnection) -> Result<DatabaseTransaction,
     }
 }
 
+/// Rows per multi-row insert: well under SQLite's limit of bound values per statement.
+const INSERT_BATCH: usize = 500;
+
+/// Inserts rows with multi-row statements of at most [`INSERT_BATCH`] rows each.
+pub async fn insert_batched<A>(conn: &impl Conn, models: Vec<A>) -> Result<(), DbErr>
+where
+    A: sea_orm::ActiveModelTrait + Clone + Send,
+{
+    for batch in models.chunks(INSERT_BATCH) {
+        <A::Entity as sea_orm::EntityTrait>::insert_many(batch.to_vec())
+            .exec_without_returning(conn)
+            .await?;
+    }
+    Ok(())
+}
+
 /// `ConnectionTrait` for store functions that run on a pool or inside a transaction.
 pub trait Conn: ConnectionTrait + Sync {}
 impl<T: ConnectionTrait + Sync> Conn for T {}

@@ -209,51 +209,53 @@ pub async fn groups_by_users(
     Ok(result)
 }
 
-/// Replaces a user's skills.
+/// Replaces the skills of each of `users` with `skills`.
 pub async fn set_user_skills(
     conn: &impl Conn,
     account: AccountId,
-    user: UserId,
+    users: &[UserId],
     skills: &[(SkillId, i32)],
 ) -> Result<(), DbErr> {
     user_skill::Entity::delete_many()
         .filter(user_skill::Column::AccountId.eq(account))
-        .filter(user_skill::Column::UserId.eq(user))
+        .filter(user_skill::Column::UserId.is_in(users.iter().copied()))
         .exec(conn)
         .await?;
-    if skills.is_empty() {
-        return Ok(());
-    }
-    let rows = skills.iter().map(|(skill, level)| user_skill::ActiveModel {
-        account_id: Set(account),
-        user_id: Set(user),
-        skill_id: Set(*skill),
-        level: Set(*level),
-    });
-    user_skill::Entity::insert_many(rows).exec(conn).await?;
-    Ok(())
+    let rows = users
+        .iter()
+        .flat_map(|user| {
+            skills.iter().map(|(skill, level)| user_skill::ActiveModel {
+                account_id: Set(account),
+                user_id: Set(*user),
+                skill_id: Set(*skill),
+                level: Set(*level),
+            })
+        })
+        .collect();
+    super::insert_batched(conn, rows).await
 }
 
-/// Replaces a user's groups.
+/// Replaces the groups of each of `users` with `groups`.
 pub async fn set_user_groups(
     conn: &impl Conn,
     account: AccountId,
-    user: UserId,
+    users: &[UserId],
     groups: &[GroupId],
 ) -> Result<(), DbErr> {
     group_member::Entity::delete_many()
         .filter(group_member::Column::AccountId.eq(account))
-        .filter(group_member::Column::UserId.eq(user))
+        .filter(group_member::Column::UserId.is_in(users.iter().copied()))
         .exec(conn)
         .await?;
-    if groups.is_empty() {
-        return Ok(());
-    }
-    let rows = groups.iter().map(|group| group_member::ActiveModel {
-        account_id: Set(account),
-        group_id: Set(*group),
-        user_id: Set(user),
-    });
-    group_member::Entity::insert_many(rows).exec(conn).await?;
-    Ok(())
+    let rows = users
+        .iter()
+        .flat_map(|user| {
+            groups.iter().map(|group| group_member::ActiveModel {
+                account_id: Set(account),
+                group_id: Set(*group),
+                user_id: Set(*user),
+            })
+        })
+        .collect();
+    super::insert_batched(conn, rows).await
 }

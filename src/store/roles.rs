@@ -217,28 +217,29 @@ pub async fn roles_by_users(
     Ok(result)
 }
 
-/// Replaces a user's roles.
+/// Replaces the roles of each of `users` with `roles`.
 pub async fn set_user_roles(
     conn: &impl Conn,
     account: AccountId,
-    user: UserId,
+    users: &[UserId],
     roles: &[RoleId],
 ) -> Result<(), DbErr> {
     user_role::Entity::delete_many()
         .filter(user_role::Column::AccountId.eq(account))
-        .filter(user_role::Column::UserId.eq(user))
+        .filter(user_role::Column::UserId.is_in(users.iter().copied()))
         .exec(conn)
         .await?;
-    if roles.is_empty() {
-        return Ok(());
-    }
-    let rows = roles.iter().map(|role| user_role::ActiveModel {
-        account_id: Set(account),
-        user_id: Set(user),
-        role_id: Set(*role),
-    });
-    user_role::Entity::insert_many(rows).exec(conn).await?;
-    Ok(())
+    let rows = users
+        .iter()
+        .flat_map(|user| {
+            roles.iter().map(|role| user_role::ActiveModel {
+                account_id: Set(account),
+                user_id: Set(*user),
+                role_id: Set(*role),
+            })
+        })
+        .collect();
+    super::insert_batched(conn, rows).await
 }
 
 /// ACTIVE LOGIN users holding the Account Admin role.

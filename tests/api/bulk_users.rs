@@ -6,7 +6,8 @@
 use serde_json::{Value, json};
 
 use crate::helpers::{
-    TestAccount, TestApp, assign_roles, create_role, create_user, decode_gid, user_with_grants,
+    Reply, TestAccount, TestApp, assign_roles, create_role, create_user, decode_gid,
+    user_with_grants,
 };
 use crate::http::create_named;
 
@@ -216,54 +217,18 @@ async fn a_template_never_raises_privileges_and_bulk_users_full_is_needed() {
     let rows = json!([{ "username": "new.one", "displayName": "New One" }]);
 
     // Act
-    let escalate = app
-        .graphql(
-            Some(&runner),
-            CREATE,
-            json!({ "input": { "templateUserId": admin_template, "rows": rows } }),
-        )
-        .await;
-    let by_reader = app
-        .graphql(
-            Some(&reader),
-            CREATE,
-            json!({ "input": { "templateUserId": plain, "rows": rows } }),
-        )
-        .await;
-    let allowed = app
-        .graphql(
-            Some(&runner),
-            CREATE,
-            json!({ "input": { "templateUserId": plain, "rows": rows } }),
-        )
-        .await
-        .ok();
+    let escalate = create_job(&app, &runner, &admin_template, &rows).await;
+    let by_reader = create_job(&app, &reader, &plain, &rows).await;
+    let allowed = create_job(&app, &runner, &plain, &rows).await.ok();
     let job_id = allowed
         .data("createUsersFromTemplate/bulkUserJob/id")
         .as_str()
         .expect("job")
         .to_owned();
-    let read_by_reader = app
-        .graphql(
-            Some(&reader),
-            "query($id: ID!) { bulkUserJob(id: $id) { status } }",
-            json!({ "id": job_id }),
-        )
-        .await;
+    let read_by_reader = job_status(&app, &reader, &job_id).await;
     let other = app.create_account("other").await;
-    let from_other = app
-        .graphql(
-            Some(&other.admin_token),
-            "query($id: ID!) { bulkUserJob(id: $id) { status } }",
-            json!({ "id": job_id }),
-        )
-        .await;
-    let foreign_template = app
-        .graphql(
-            Some(&other.admin_token),
-            CREATE,
-            json!({ "input": { "templateUserId": plain, "rows": rows } }),
-        )
+    let from_other = job_status(&app, &other.admin_token, &job_id).await;
+    let foreign_template = create_job(&app, &other.admin_token, &plain, &rows)
         .await
         .ok();
 
@@ -276,6 +241,24 @@ async fn a_template_never_raises_privileges_and_bulk_users_full_is_needed() {
         foreign_template.user_error_codes("createUsersFromTemplate"),
         vec!["UNKNOWN_TEMPLATE"]
     );
+}
+
+async fn create_job(app: &TestApp, token: &str, template: &str, rows: &Value) -> Reply {
+    app.graphql(
+        Some(token),
+        CREATE,
+        json!({ "input": { "templateUserId": template, "rows": rows } }),
+    )
+    .await
+}
+
+async fn job_status(app: &TestApp, token: &str, id: &str) -> Reply {
+    app.graphql(
+        Some(token),
+        "query($id: ID!) { bulkUserJob(id: $id) { status } }",
+        json!({ "id": id }),
+    )
+    .await
 }
 
 fn gid_of_admin(account: &TestAccount) -> String {

@@ -13,7 +13,7 @@ use secrecy::SecretString;
 use serde_json::{Value, json};
 
 use crate::fake_intercom::FakeIntercom;
-use crate::helpers::{TestAccount, TestApp, decode_gid, user_with_grants};
+use crate::helpers::{Reply, TestAccount, TestApp, decode_gid, user_with_grants};
 use crate::smtp::{ReceivedMail, TestSmtp};
 
 const WAIT: StdDuration = StdDuration::from_secs(20);
@@ -114,13 +114,13 @@ pub(crate) async fn submit(app: &TestApp, token: &str, form: &[(&str, &str)]) ->
     (status, response.text().await.expect("body"))
 }
 
-/// A request to the invitee schema.
-pub(crate) async fn invitee(
+/// A request to the invitee schema, with its HTTP status and headers.
+pub(crate) async fn invitee_reply(
     app: &TestApp,
     session: Option<&str>,
     query: &str,
     variables: Value,
-) -> Value {
+) -> Reply {
     let mut request = app
         .client
         .post(app.url("/connect/graphql"))
@@ -128,13 +128,17 @@ pub(crate) async fn invitee(
     if let Some(session) = session {
         request = request.bearer_auth(session);
     }
-    request
-        .send()
-        .await
-        .expect("invitee request")
-        .json()
-        .await
-        .expect("json")
+    TestApp::reply(request.send().await.expect("invitee request")).await
+}
+
+/// A request to the invitee schema: its JSON body.
+pub(crate) async fn invitee(
+    app: &TestApp,
+    session: Option<&str>,
+    query: &str,
+    variables: Value,
+) -> Value {
+    invitee_reply(app, session, query, variables).await.body
 }
 
 pub(crate) fn code(body: &Value) -> &str {

@@ -8,25 +8,13 @@ use async_graphql::parser::types::{TypeDefinition, TypeKind, TypeSystemDefinitio
 use serde_json::{Value, json};
 
 use crate::connection_requests::{
-    OPEN, RESEND, REVOKE, World, code, count, create, invitee, page, scalar, submit, token_of,
-    world,
+    OPEN, RESEND, REVOKE, World, code, count, create, invitee, invitee_reply, page, scalar, submit,
+    token_of, world,
 };
-use crate::helpers::{Reply, TestApp, operator_token};
+use crate::helpers::{TestApp, operator_token};
 use crate::http::{Incoming, init, open_socket};
 
 const INVITATION: &str = "{ invitation { account integrations { key } } }";
-
-/// A request to the invitee schema, with its HTTP status and headers.
-async fn invitee_reply(app: &TestApp, session: Option<&str>, query: &str) -> Reply {
-    let mut request = app
-        .client
-        .post(app.url("/connect/graphql"))
-        .json(&json!({ "query": query }));
-    if let Some(session) = session {
-        request = request.bearer_auth(session);
-    }
-    TestApp::reply(request.send().await.expect("invitee request")).await
-}
 
 /// A shareable request of acme's admin for Intercom: the admin's token, its id and its token.
 async fn shareable_request(app: &TestApp) -> (String, String, String) {
@@ -176,9 +164,9 @@ async fn the_invitee_route_refuses_account_and_operator_tokens() {
     let operator = operator_token("ops", None);
 
     // Act
-    let as_admin = invitee_reply(app, Some(&admin_token), INVITATION).await;
-    let as_operator = invitee_reply(app, Some(&operator), INVITATION).await;
-    let as_invitee = invitee_reply(app, Some(&session), INVITATION).await;
+    let as_admin = invitee_reply(app, Some(&admin_token), INVITATION, json!({})).await;
+    let as_operator = invitee_reply(app, Some(&operator), INVITATION, json!({})).await;
+    let as_invitee = invitee_reply(app, Some(&session), INVITATION, json!({})).await;
 
     // Assert
     for refused in [&as_admin, &as_operator] {
@@ -207,14 +195,9 @@ async fn the_invitee_schema_holds_the_invitation_and_nothing_else() {
     };
 
     // Act
-    let schema = invitee_reply(
-        app,
-        None,
-        "{ __schema { queryType { fields { name } } mutationType { fields { name } } subscriptionType { name } } }",
-    )
-    .await;
-    let without_session = invitee_reply(app, None, INVITATION).await;
-    let with_session = invitee_reply(app, Some(&session), INVITATION).await;
+    let schema = invitee_reply(app, None, "{ __schema { queryType { fields { name } } mutationType { fields { name } } subscriptionType { name } } }", json!({})).await;
+    let without_session = invitee_reply(app, None, INVITATION, json!({})).await;
+    let with_session = invitee_reply(app, Some(&session), INVITATION, json!({})).await;
     let mut beyond = Vec::new();
     for query in [
         "{ viewer { user { id } } }",
@@ -222,7 +205,7 @@ async fn the_invitee_schema_holds_the_invitation_and_nothing_else() {
         "{ integrations { key } }",
         "mutation { createUser(input: { kind: NON_LOGIN, username: \"x\" }) { user { id } } }",
     ] {
-        beyond.push(invitee_reply(app, Some(&session), query).await);
+        beyond.push(invitee_reply(app, Some(&session), query, json!({})).await);
     }
 
     // Assert
@@ -273,7 +256,7 @@ async fn a_session_ends_when_its_link_is_replaced_or_revoked() {
         .graphql(Some(&admin_token), RESEND, json!({ "id": id }))
         .await
         .ok();
-    let replaced = invitee_reply(app, Some(&first_session), INVITATION).await;
+    let replaced = invitee_reply(app, Some(&first_session), INVITATION, json!({})).await;
     let second = token_of(
         resent
             .data("resendConnectionRequest/inviteUrl")
@@ -285,11 +268,11 @@ async fn a_session_ends_when_its_link_is_replaced_or_revoked() {
         .as_str()
         .expect("a new session")
         .to_owned();
-    let before_revoke = invitee_reply(app, Some(&second_session), INVITATION).await;
+    let before_revoke = invitee_reply(app, Some(&second_session), INVITATION, json!({})).await;
     app.graphql(Some(&admin_token), REVOKE, json!({ "id": id }))
         .await
         .ok();
-    let revoked = invitee_reply(app, Some(&second_session), INVITATION).await;
+    let revoked = invitee_reply(app, Some(&second_session), INVITATION, json!({})).await;
 
     // Assert
     assert_eq!(replaced.status, 401, "{}", replaced.body);

@@ -37,7 +37,7 @@ impl BulkUserQuery {
             let (services, caller) = (services.clone(), caller.clone());
             move || {
                 let (services, caller) = (services.clone(), caller.clone());
-                async move { Ok(services.bulk_user_jobs(&caller, 0, 0).await?.1) }
+                async move { services.bulk_user_job_count(&caller).await }
             }
         };
         Ok(relay::forward_page(
@@ -49,7 +49,6 @@ impl BulkUserQuery {
                 Ok(services
                     .bulk_user_jobs(&caller, offset, limit)
                     .await?
-                    .0
                     .into_iter()
                     .map(BulkUserJob)
                     .collect())

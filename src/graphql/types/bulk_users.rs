@@ -122,12 +122,7 @@ impl BulkUserJob {
             let (services, caller) = (services.clone(), caller.clone());
             move || {
                 let (services, caller) = (services.clone(), caller.clone());
-                async move {
-                    Ok(services
-                        .bulk_user_job_rows(&caller, id, status, 0, 0)
-                        .await?
-                        .1)
-                }
+                async move { services.bulk_user_job_row_count(&caller, id, status).await }
             }
         };
         Ok(relay::forward_page(
@@ -139,7 +134,6 @@ impl BulkUserJob {
                 Ok(services
                     .bulk_user_job_rows(&caller, id, status, offset, limit)
                     .await?
-                    .0
                     .into_iter()
                     .map(BulkUserRow)
                     .collect())
