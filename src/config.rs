@@ -96,6 +96,8 @@ pub struct Config {
     pub max_complexity: usize,
     pub max_page_size: usize,
     pub max_body_bytes: usize,
+    /// The limit of a multipart request (a CSV upload for a bulk job).
+    pub max_upload_bytes: usize,
     pub max_batch: usize,
     pub request_timeout_seconds: u64,
     pub log_format: LogFormat,
@@ -171,6 +173,7 @@ impl Default for Config {
             max_complexity: 1000,
             max_page_size: 100,
             max_body_bytes: 1024 * 1024,
+            max_upload_bytes: 10 * 1024 * 1024,
             max_batch: 10,
             request_timeout_seconds: 30,
             log_format: LogFormat::Text,

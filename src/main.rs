@@ -1,5 +1,7 @@
 //! The `liaison` command: the server and its administration tools.
 
+mod cli;
+
 use std::process::ExitCode;
 use std::sync::Arc;
 
@@ -85,6 +87,19 @@ enum Command {
         #[command(subcommand)]
         action: SecretsAction,
     },
+    /// Work with an account's users.
+    Users {
+        #[command(subcommand)]
+        action: UsersAction,
+    },
+}
+
+#[derive(Subcommand)]
+enum UsersAction {
+    /// Create users from a CSV file, copying a template user, with the API's engine: a progress
+    /// bar, then a line per row (created, or failed with every reason). Exit status 1 when a row
+    /// failed, 2 for bad input.
+    FromTemplate(cli::users::FromTemplate),
 }
 
 #[derive(Subcommand, Clone, Copy)]
@@ -224,6 +239,9 @@ async fn run(command: Command) -> Result<(), Failure> {
             }
         }
         Command::Account { action } => account(&config, action).await,
+        Command::Users {
+            action: UsersAction::FromTemplate(args),
+        } => cli::users::from_template(&config, args).await,
         Command::Secrets {
             action: SecretsAction::Rotate,
         } => {

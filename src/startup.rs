@@ -235,6 +235,7 @@ impl Application {
             settings: Arc::new(HttpSettings {
                 graphiql: config.graphiql_enabled(),
                 max_body_bytes: config.max_body_bytes,
+                max_upload_bytes: config.max_upload_bytes,
                 max_batch: config.max_batch,
                 request_timeout_seconds: config.request_timeout_seconds,
                 cors_allowed_origins: config.cors_allowed_origins.clone(),

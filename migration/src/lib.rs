@@ -35,6 +35,8 @@ mod m20261122_000026_create_connection_requests;
 mod m20261122_000027_add_connections_request;
 mod m20261122_000028_add_outbox_messages_body_encrypted;
 mod m20261122_000029_create_bulk_user_jobs;
+mod m20261122_000030_create_telephony_resources;
+mod m20261122_000031_create_user_views;
 
 pub struct Migrator;
 
@@ -71,6 +73,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000027_add_connections_request::Migration),
             Box::new(m20261122_000028_add_outbox_messages_body_encrypted::Migration),
             Box::new(m20261122_000029_create_bulk_user_jobs::Migration),
+            Box::new(m20261122_000030_create_telephony_resources::Migration),
+            Box::new(m20261122_000031_create_user_views::Migration),
         ]
     }
 }

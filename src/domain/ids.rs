@@ -74,4 +74,8 @@ id_type!(
     InviteLinkId,
     /// A job that creates or activates many users from a template user.
     BulkUserJobId,
+    /// A queue or a line of an account.
+    TelephonyResourceId,
+    /// A saved filter over an account's users.
+    UserViewId,
 );

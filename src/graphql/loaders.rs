@@ -30,6 +30,7 @@ pub struct Loaders {
     pub roles_of_user: Cached<RolesOfUser>,
     pub groups_of_user: Cached<GroupsOfUser>,
     pub skills_of_user: Cached<SkillsOfUser>,
+    pub resources_of_user: Cached<ResourcesOfUser>,
     pub grants_of_role: Cached<GrantsOfRole>,
     pub contacts_of_integration: Cached<ContactsOfIntegration>,
     pub integrations_of_user: Cached<IntegrationsOfUser>,
@@ -53,6 +54,7 @@ impl Loaders {
             roles_of_user: make(RolesOfUser(scope())),
             groups_of_user: make(GroupsOfUser(scope())),
             skills_of_user: make(SkillsOfUser(scope())),
+            resources_of_user: make(ResourcesOfUser(scope())),
             grants_of_role: make(GrantsOfRole(scope())),
             contacts_of_integration: make(ContactsOfIntegration(scope())),
             integrations_of_user: make(IntegrationsOfUser(scope())),
@@ -128,7 +130,16 @@ pub async fn prime_user_relations(ctx: &Context<'_>, users: &[UserId]) -> Result
         }
         Ok::<_, LoadError>(())
     };
-    tokio::try_join!(roles, groups, skills)?;
+    let resources = async {
+        if items_select(ctx, "resourceAccess") {
+            loaders
+                .resources_of_user
+                .load_many(users.iter().copied())
+                .await?;
+        }
+        Ok::<_, LoadError>(())
+    };
+    tokio::try_join!(roles, groups, skills, resources)?;
     Ok(())
 }
 
@@ -174,6 +185,12 @@ per_user_loader!(
     SkillsOfUser,
     Vec<UserSkill>,
     store::named::skills_by_users
+);
+per_user_loader!(
+    /// Each user's queue and line access.
+    ResourcesOfUser,
+    Vec<store::telephony::ResourceAccess>,
+    store::telephony::access_by_users
 );
 per_user_loader!(
     /// The integrations each user is a contact for (keys).

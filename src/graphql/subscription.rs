@@ -4,12 +4,15 @@
 use std::collections::HashSet;
 use std::time::Duration;
 
-use async_graphql::{Context, Subscription as SubscriptionObject};
+use async_graphql::{Context, ID, Subscription as SubscriptionObject};
 use futures_util::Stream;
 
+use crate::domain::ids::BulkUserJobId;
 use crate::domain::permission::{Area, Level};
 use crate::graphql::context::{caller, services};
+use crate::graphql::relay::decode_typed;
 use crate::graphql::types::audit::AuditEvent;
+use crate::graphql::types::bulk_users::{BULK_USER_JOB, BulkUserJob};
 use crate::store::audit::AuditFilter;
 
 /// How often a subscription looks for new events.
@@ -53,6 +56,38 @@ impl Subscription {
                     yield AuditEvent(event);
                 }
                 tokio::time::sleep(POLL_INTERVAL).await;
+            }
+        })
+    }
+
+    /// A bulk user job each time its status or progress changes: first as it is when
+    /// subscribed, last when it has finished (then the stream ends). Works wherever the job
+    /// runs, as it reads the job from the database. Needs BULK_USERS READ, checked again before
+    /// each event.
+    async fn bulk_user_job_progress(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The job's global id. Any other id is NOT_FOUND.")] id: ID,
+    ) -> async_graphql::Result<impl Stream<Item = async_graphql::Result<BulkUserJob>>> {
+        let services = services(ctx).clone();
+        let caller = caller(ctx)?.clone();
+        let id: BulkUserJobId = decode_typed(&id, BULK_USER_JOB)?;
+        // Refuse at once (FORBIDDEN, NOT_FOUND) rather than with the first event.
+        let mut job = services.bulk_user_job(&caller, id).await?;
+        Ok(async_stream::try_stream! {
+            let mut last = None;
+            loop {
+                let finished = job.status.is_finished();
+                if last.as_ref() != Some(&job) {
+                    last = Some(job.clone());
+                    yield BulkUserJob(job.clone());
+                }
+                if finished {
+                    break;
+                }
+                tokio::time::sleep(POLL_INTERVAL).await;
+                let current = services.refresh_access(&caller).await?;
+                job = services.bulk_user_job(&current, id).await?;
             }
         })
     }

@@ -6,11 +6,11 @@
 
 use std::time::Instant;
 
-use async_graphql::http::GraphiQLSource;
+use async_graphql::http::{GraphiQLSource, MultipartOptions};
 use async_graphql::parser::types::{
     DocumentOperations, ExecutableDocument, OperationType, Selection,
 };
-use async_graphql::{BatchRequest, Request, Response, ServerError, Value};
+use async_graphql::{BatchRequest, ParseRequestError, Request, Response, ServerError, Value};
 use axum::body::Bytes;
 use std::net::SocketAddr;
 
@@ -22,7 +22,7 @@ use serde::Serialize;
 use super::REQUEST_ID;
 use super::state::{AppState, client_ip};
 use crate::auth::authenticate::{authenticate, authenticate_invitee};
-use crate::auth::principal::Principal;
+use crate::auth::principal::{AccountUser, Principal};
 use crate::error::AppError;
 use crate::graphql::context::RequestPrincipal;
 use crate::graphql::errors::{RequestId, request_error};
@@ -32,6 +32,7 @@ use crate::service::connection_requests::Invitation;
 
 const GRAPHQL_RESPONSE: &str = "application/graphql-response+json";
 const JSON: &str = "application/json";
+const MULTIPART: &str = "multipart/form-data";
 
 /// How the client wants its answer.
 struct Negotiated {
@@ -87,7 +88,9 @@ impl Negotiated {
             AppError::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
             AppError::AccountSuspended
             | AppError::Forbidden(..)
-            | AppError::ForbiddenBecause(_) => StatusCode::FORBIDDEN,
+            | AppError::ForbiddenBecause(_)
+            | AppError::InsufficientScopes { .. } => StatusCode::FORBIDDEN,
+            AppError::NotFound => StatusCode::NOT_FOUND,
             AppError::BadInput(_) | AppError::Rejected(_) => StatusCode::BAD_REQUEST,
             // An invitee session whose link no longer works.
             AppError::InvalidLink | AppError::LinkUnusable(_) => StatusCode::UNAUTHORIZED,
@@ -165,28 +168,59 @@ async fn post(
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default();
-    let is_json = content_type
+    let media = content_type
         .split(';')
         .next()
-        .is_some_and(|media| media.trim().eq_ignore_ascii_case(JSON));
-    if !is_json {
-        let mut response = negotiated.fail(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            request_error(
-                &AppError::BadInput(
-                    "send GraphQL requests as `Content-Type: application/json`".into(),
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase();
+    let batch: BatchRequest = match media.as_str() {
+        JSON => {
+            if body.len() > state.settings.max_body_bytes {
+                return too_large(&negotiated, state.settings.max_body_bytes);
+            }
+            match serde_json::from_slice(body) {
+                Ok(batch) => batch,
+                Err(_) => {
+                    return negotiated.bad_request("the body is not a GraphQL request in JSON");
+                }
+            }
+        }
+        // The GraphQL multipart request convention, for a bulk job's CSV file. Browsers cannot
+        // send it cross-site with our bearer token, so it opens no CSRF hole.
+        MULTIPART if endpoint == Endpoint::Main => {
+            let options = MultipartOptions::default()
+                .max_file_size(state.settings.max_upload_bytes)
+                .max_num_files(1);
+            let reader = futures_util::io::Cursor::new(body.clone());
+            match async_graphql::http::receive_batch_body(Some(content_type), reader, options).await
+            {
+                Ok(batch) => batch,
+                Err(ParseRequestError::PayloadTooLarge) => {
+                    return too_large(&negotiated, state.settings.max_upload_bytes);
+                }
+                Err(_) => {
+                    return negotiated.bad_request(
+                        "the body is not a GraphQL multipart request with at most one file",
+                    );
+                }
+            }
+        }
+        _ => {
+            let mut response = negotiated.fail(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                request_error(
+                    &AppError::BadInput(
+                        "send GraphQL requests as `Content-Type: application/json`".into(),
+                    ),
+                    None,
                 ),
-                None,
-            ),
-        );
-        response
-            .headers_mut()
-            .insert(header::ACCEPT, HeaderValue::from_static(JSON));
-        return response;
-    }
-    let batch: BatchRequest = match serde_json::from_slice(body) {
-        Ok(batch) => batch,
-        Err(_) => return negotiated.bad_request("the body is not a GraphQL request in JSON"),
+            );
+            response
+                .headers_mut()
+                .insert(header::ACCEPT, HeaderValue::from_static(JSON));
+            return response;
+        }
     };
     if let BatchRequest::Batch(requests) = &batch {
         if requests.is_empty() {
@@ -200,6 +234,17 @@ async fn post(
         }
     }
     execute(state, headers, negotiated, batch, false, endpoint).await
+}
+
+/// 413 with the limit that was passed.
+fn too_large(negotiated: &Negotiated, limit: usize) -> HttpResponse {
+    negotiated.fail(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        request_error(
+            &AppError::BadInput(format!("the body is larger than {limit} bytes")),
+            None,
+        ),
+    )
 }
 
 /// `GET /graphql`: GraphiQL for a browser, or a query (never a mutation) from the URL.
@@ -324,23 +369,44 @@ async fn caller(
     headers: &HeaderMap,
     endpoint: Endpoint,
 ) -> Result<Caller, AppError> {
-    let token = bearer(headers)?;
     match endpoint {
-        Endpoint::Main => {
-            let principal = authenticate(&state.services.db, &state.tokens, token).await?;
-            state
-                .limits
-                .check_principal(&principal)
-                .map_err(|limited| {
-                    state.metrics.record_rate_limited(limited.policy);
-                    limited.to_error()
-                })?;
-            Ok(Caller::Account(principal))
-        }
+        Endpoint::Main => Ok(Caller::Account(principal(state, headers).await?)),
         Endpoint::Invitee => Ok(Caller::Invitee(
-            authenticate_invitee(&state.services, &state.tokens, token).await?,
+            authenticate_invitee(&state.services, &state.tokens, bearer(headers)?).await?,
         )),
     }
+}
+
+/// The main API's principal behind the bearer token, with the user and account limits applied.
+async fn principal(state: &AppState, headers: &HeaderMap) -> Result<Principal, AppError> {
+    let principal = authenticate(&state.services.db, &state.tokens, bearer(headers)?).await?;
+    state
+        .limits
+        .check_principal(&principal)
+        .map_err(|limited| {
+            state.metrics.record_rate_limited(limited.policy);
+            limited.to_error()
+        })?;
+    Ok(principal)
+}
+
+/// For the plain HTTP routes beside GraphQL: the account user behind the bearer token, under
+/// the API's limits, or the response refusing the request (as JSON with `extensions.code`).
+pub async fn account_user(
+    state: &AppState,
+    headers: &HeaderMap,
+    socket: SocketAddr,
+) -> Result<AccountUser, HttpResponse> {
+    let user = async {
+        limit_ip(state, headers, socket, Endpoint::Main)?;
+        principal(state, headers).await?.account_user().cloned()
+    };
+    user.await.map_err(|error| refusal(headers, &error))
+}
+
+/// A plain HTTP route's refusal, shaped like a GraphQL request error.
+pub fn refusal(headers: &HeaderMap, error: &AppError) -> HttpResponse {
+    Negotiated::from(headers).fail_with(error)
 }
 
 async fn execute(

@@ -1,5 +1,7 @@
-//! HTTP: the router, our GraphQL-over-HTTP wrapper, health and metrics.
+//! HTTP: the router, our GraphQL-over-HTTP wrapper, the bulk job results download, health and
+//! metrics.
 
+pub mod bulk_results;
 pub mod connect;
 pub mod graphql;
 pub mod health;
@@ -12,6 +14,7 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
+use axum::handler::Handler;
 use axum::http::{HeaderName, HeaderValue, Method, StatusCode};
 use axum::routing::{get, post};
 use tower_http::cors::{AllowOrigin, CorsLayer};
@@ -21,19 +24,29 @@ use tower_http::trace::TraceLayer;
 
 use state::AppState;
 
+/// Room for a multipart request's `operations` and `map` parts beside its file.
+const UPLOAD_OVERHEAD: usize = 64 * 1024;
+
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 pub fn router(state: AppState) -> Router {
     let max_body = state.settings.max_body_bytes;
+    // A multipart upload may be larger; `post_graphql` holds JSON bodies to `max_body` itself.
+    let max_graphql_body = max_body.max(state.settings.max_upload_bytes + UPLOAD_OVERHEAD);
     let timeout = Duration::from_secs(state.settings.request_timeout_seconds);
     let cors = cors_layer(&state.settings.cors_allowed_origins);
     let metrics = state.metrics.clone();
     let mut router = Router::new()
         .route(
             "/graphql",
-            get(graphql::get_graphql).post(graphql::post_graphql),
+            get(graphql::get_graphql)
+                .post(graphql::post_graphql.layer(DefaultBodyLimit::max(max_graphql_body))),
         )
         .route("/graphql/ws", get(ws::graphql_ws))
+        .route(
+            "/bulk-jobs/{id}/results.csv",
+            get(bulk_results::results_csv),
+        )
         .nest(
             "/connect",
             Router::new()

@@ -31,6 +31,8 @@ use super::rate_limit::RateLimits;
 pub struct HttpSettings {
     pub graphiql: bool,
     pub max_body_bytes: usize,
+    /// The limit of a multipart request's one file.
+    pub max_upload_bytes: usize,
     pub max_batch: usize,
     pub request_timeout_seconds: u64,
     pub cors_allowed_origins: Vec<String>,

@@ -45,6 +45,14 @@ pub enum JobFailure {
     Permanent(String),
 }
 
+impl std::fmt::Display for JobFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            JobFailure::Retry(reason) | JobFailure::Permanent(reason) => f.write_str(reason),
+        }
+    }
+}
+
 impl From<AppError> for JobFailure {
     fn from(error: AppError) -> Self {
         JobFailure::Retry(format!("{error:?}"))

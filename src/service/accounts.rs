@@ -7,6 +7,7 @@ use super::audit::{Actor, Event};
 use super::users::NewUserInput;
 use crate::auth::principal::AccountUser;
 use crate::domain::ids::AccountId;
+use crate::domain::permission::{Grants, ScopeSet};
 use crate::domain::user::{UserKind, UserStatus, UserType};
 use crate::domain::values::{Name, Slug};
 use crate::error::{AppError, AppResult, UserError};
@@ -192,6 +193,30 @@ fn nest_admin_errors(error: AppError) -> AppError {
 }
 
 impl Services {
+    /// Who a command-line run acts as: the named user (id or username), or else the account's
+    /// longest-standing active admin. Held to the same rules as a token's user (ACTIVE, LOGIN,
+    /// account not suspended), with that user's roles and no scope.
+    pub async fn acting_user(
+        &self,
+        account: AccountId,
+        id_or_username: Option<&str>,
+    ) -> AppResult<AccountUser> {
+        let user = match id_or_username {
+            Some(name) => self.find_user(account, name).await?,
+            None => store::roles::first_admin(&self.db, account)
+                .await?
+                .ok_or(AppError::NotFound)?,
+        };
+        self.refresh_access(&AccountUser {
+            account_id: account,
+            user_id: user.id,
+            username: user.username.unwrap_or_default(),
+            grants: Grants::default(),
+            scopes: ScopeSet::unrestricted(),
+        })
+        .await
+    }
+
     /// The caller with roles and account status read again (subscriptions re-check per event).
     pub async fn refresh_access(&self, caller: &AccountUser) -> AppResult<AccountUser> {
         let (user, account) =

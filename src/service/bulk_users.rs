@@ -19,7 +19,7 @@ use crate::domain::bulk::{
     AgentChoice, FirstSeen, JobSource, JobStatus, MAX_ROWS, RowError, RowFacts, RowStatus,
     SourceRow, TemplateNeeds, ValidRow, Verdict, judge,
 };
-use crate::domain::ids::{AccountId, BulkUserJobId, GroupId, SkillId, UserId};
+use crate::domain::ids::{AccountId, BulkUserJobId, GroupId, SkillId, UserId, UserViewId};
 use crate::domain::permission::{Area, Level};
 use crate::domain::user::{UserKind, UserStatus};
 use crate::domain::values::{AgentId, Username};
@@ -42,7 +42,11 @@ const AGENT_ID_WINDOW: i64 = 1000;
 #[derive(Clone, Debug)]
 pub enum BulkSource {
     Rows(Vec<SourceRow>),
+    /// Rows read from an uploaded CSV file.
+    Csv(Vec<SourceRow>),
     PendingUsers(Vec<UserId>),
+    /// The users a saved view shows now: pending ones are activated, others skipped.
+    UserView(UserViewId),
 }
 
 #[derive(Clone, Debug)]
@@ -200,6 +204,27 @@ impl Services {
             }
         }
         Ok(outcomes)
+    }
+
+    /// The rows of an uploaded CSV file, or INVALID_CSV saying why none can be used. Needs
+    /// BULK_USERS FULL (checked before the file is read).
+    pub async fn read_csv(
+        &self,
+        caller: &AccountUser,
+        file: impl AsRef<[u8]> + Send + 'static,
+    ) -> AppResult<Vec<SourceRow>> {
+        caller.require(Area::BulkUsers, Level::Full)?;
+        let read =
+            tokio::task::spawn_blocking(move || crate::domain::bulk_csv::read_rows(file.as_ref()))
+                .await
+                .map_err(|error| AppError::Internal(error.to_string()))?;
+        read.map_err(|error| {
+            AppError::rejected(UserError::new(
+                &["input", "csv"],
+                "INVALID_CSV",
+                error.to_string(),
+            ))
+        })
     }
 
     /// Records a job with its rows and queues it; the same idempotency key returns the same job.
@@ -397,7 +422,7 @@ impl Services {
         input: &BulkUsersInput,
     ) -> AppResult<(Template, JobSource, Vec<SourceRow>)> {
         let mut needs = vec![(Area::BulkUsers, Level::Full)];
-        if let BulkSource::Rows(rows) = &input.source
+        if let BulkSource::Rows(rows) | BulkSource::Csv(rows) = &input.source
             && rows.iter().any(|r| r.email.is_some() || r.phone.is_some())
         {
             needs.push((Area::UserPii, Level::Full));
@@ -426,8 +451,35 @@ impl Services {
             ));
         }
         let account = caller.account_id;
+        // An unknown view has no rows to count.
+        let mut source_known = true;
         let (source, rows) = match &input.source {
             BulkSource::Rows(rows) => (JobSource::Rows, rows.clone()),
+            BulkSource::Csv(rows) => (JobSource::Csv, rows.clone()),
+            BulkSource::UserView(id) => {
+                let rows = match store::user_views::find(&self.db, account, *id).await? {
+                    Some(view) => {
+                        let ids = store::users::matching_ids(
+                            &self.db,
+                            account,
+                            &Services::view_filter(&view),
+                            MAX_ROWS as u64 + 1,
+                        )
+                        .await?;
+                        self.pending_rows(&self.db, account, &ids).await?
+                    }
+                    None => {
+                        source_known = false;
+                        problems.push(UserError::new(
+                            &["input", "userViewId"],
+                            "UNKNOWN_VIEW",
+                            "the user view does not exist in the account",
+                        ));
+                        Vec::new()
+                    }
+                };
+                (JobSource::UserView, rows)
+            }
             BulkSource::PendingUsers(ids) => {
                 let mut unique = Vec::with_capacity(ids.len());
                 for id in ids {
@@ -446,7 +498,7 @@ impl Services {
                 (JobSource::PendingUsers, rows)
             }
         };
-        if rows.is_empty() || rows.len() > MAX_ROWS {
+        if source_known && (rows.is_empty() || rows.len() > MAX_ROWS) {
             problems.push(UserError::new(
                 &["input"],
                 "INVALID_COUNT",
@@ -535,6 +587,13 @@ impl Services {
             .into_iter()
             .map(|r| r.id)
             .collect();
+        let resources = store::telephony::access_by_users(conn, account, &ids)
+            .await?
+            .remove(&id)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|a| (a.resource.id, a.level))
+            .collect();
         let needs = TemplateNeeds {
             phone_and_agent_id: user.user_type.is_some_and(|t| t.needs_phone_and_agent_id()),
             generates_agent_ids,
@@ -545,6 +604,7 @@ impl Services {
                 skills,
                 groups,
                 roles,
+                resources,
             },
             needs,
         })

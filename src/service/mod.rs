@@ -12,7 +12,9 @@ pub mod integrations;
 pub mod notices;
 pub mod platform;
 pub mod roles;
+pub mod telephony;
 pub mod topics;
+pub mod user_views;
 pub mod users;
 
 use std::sync::Arc;

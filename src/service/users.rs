@@ -7,8 +7,9 @@ use serde_json::json;
 use super::audit::{Actor, Event};
 use super::{Patch, Rejections, Services};
 use crate::auth::principal::AccountUser;
-use crate::domain::ids::{AccountId, GroupId, RoleId, SkillId, UserId};
+use crate::domain::ids::{AccountId, GroupId, RoleId, SkillId, TelephonyResourceId, UserId};
 use crate::domain::permission::{Area, Level};
+use crate::domain::telephony::AccessLevel;
 use crate::domain::user::{UserKind, UserStatus, UserType, holds_seat};
 use crate::domain::values::{AgentId, CountryCode, Email, LanguageTag, Name, Phone, Username};
 use crate::error::{AppError, AppResult, UserError};
@@ -55,6 +56,8 @@ pub struct UserPatch {
     pub agent_id: Patch<i64>,
     pub group_ids: Option<Vec<GroupId>>,
     pub skills: Option<Vec<(SkillId, i32)>>,
+    /// Replaces the user's queue and line access.
+    pub resource_access: Option<Vec<(TelephonyResourceId, AccessLevel)>>,
 }
 
 impl UserPatch {
@@ -534,6 +537,17 @@ impl Services {
                 ));
             }
         }
+        if let Some(access) = &patch.resource_access {
+            let ids: Vec<_> = access.iter().map(|(r, _)| *r).collect();
+            let found = store::telephony::count_existing(&txn, account, &ids).await?;
+            if found != ids.len() || dedup_len(&ids) != ids.len() {
+                rejections.push(UserError::new(
+                    &field("resourceAccess"),
+                    "UNKNOWN_RESOURCE",
+                    "a queue or line does not exist in the account or is listed twice",
+                ));
+            }
+        }
         rejections.finish()?;
 
         model.updated_at = Set(self.clock.now());
@@ -548,6 +562,9 @@ impl Services {
         }
         if let Some(skills) = &patch.skills {
             store::named::set_user_skills(&txn, account, &[id], skills).await?;
+        }
+        if let Some(access) = &patch.resource_access {
+            store::telephony::set_user_access(&txn, account, &[id], access).await?;
         }
         self.record(
             &txn,

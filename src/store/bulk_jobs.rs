@@ -14,8 +14,10 @@ use super::Conn;
 use super::entities::{bulk_user_job as job, bulk_user_job_row as row, external_identity, user};
 use crate::domain::bulk::{FirstSeen, JobStatus, RowStatus};
 use crate::domain::ids::{
-    AccountId, BulkUserJobId, ExternalIdentityId, GroupId, RoleId, SkillId, UserId,
+    AccountId, BulkUserJobId, ExternalIdentityId, GroupId, RoleId, SkillId, TelephonyResourceId,
+    UserId,
 };
+use crate::domain::telephony::AccessLevel;
 
 pub async fn insert_job(conn: &impl Conn, model: job::Model) -> Result<job::Model, DbErr> {
     model.into_active_model().reset_all().insert(conn).await
@@ -376,7 +378,7 @@ pub async fn cancel_requested(conn: &impl Conn, id: BulkUserJobId) -> Result<boo
     Ok(found.flatten().is_some())
 }
 
-/// Gives each of `users` the template's skills, groups and roles (replacing what they had: an
+/// Gives each of `users` the template's skills, groups, roles and queue and line access (replacing what they had: an
 /// activated pending user starts from the template).
 pub async fn copy_memberships(
     conn: &impl Conn,
@@ -389,7 +391,8 @@ pub async fn copy_memberships(
     }
     super::named::set_user_skills(conn, account, users, &template.skills).await?;
     super::named::set_user_groups(conn, account, users, &template.groups).await?;
-    super::roles::set_user_roles(conn, account, users, &template.roles).await
+    super::roles::set_user_roles(conn, account, users, &template.roles).await?;
+    super::telephony::set_user_access(conn, account, users, &template.resources).await
 }
 
 /// Links users to their external records.
@@ -419,4 +422,5 @@ pub struct TemplateMemberships {
     pub skills: Vec<(SkillId, i32)>,
     pub groups: Vec<GroupId>,
     pub roles: Vec<RoleId>,
+    pub resources: Vec<(TelephonyResourceId, AccessLevel)>,
 }

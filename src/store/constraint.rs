@@ -15,6 +15,8 @@ pub enum Violation {
     RoleNameTaken,
     GroupNameTaken,
     SkillNameTaken,
+    TelephonyResourceNameTaken,
+    UserViewNameTaken,
     ExternalIdentityTaken,
     ConnectionExists,
     /// A foreign key refused the row (a reference that does not exist in the account).
@@ -54,6 +56,16 @@ const UNIQUE_INDEXES: &[(&str, &str, Violation)] = &[
         "uq_skills_name",
         "skills.account_id, skills.name_key",
         Violation::SkillNameTaken,
+    ),
+    (
+        "uq_telephony_resources_name",
+        "telephony_resources.account_id, telephony_resources.kind, telephony_resources.name_key",
+        Violation::TelephonyResourceNameTaken,
+    ),
+    (
+        "uq_user_views_name",
+        "user_views.account_id, user_views.name_key",
+        Violation::UserViewNameTaken,
     ),
     (
         "uq_external_identities_source_external_id",

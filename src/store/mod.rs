@@ -16,7 +16,9 @@ pub mod notices;
 pub mod outbox;
 pub mod roles;
 pub mod schedules;
+pub mod telephony;
 pub mod topics;
+pub mod user_views;
 pub mod users;
 
 use std::sync::Arc;

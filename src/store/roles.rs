@@ -271,6 +271,18 @@ pub async fn count_active_admins(conn: &impl Conn, account: AccountId) -> Result
     active_admins(account).count(conn).await
 }
 
+/// The account's longest-standing active admin.
+pub async fn first_admin(
+    conn: &impl Conn,
+    account: AccountId,
+) -> Result<Option<user::Model>, DbErr> {
+    active_admins(account)
+        .order_by_asc(user::Column::CreatedAt)
+        .order_by_asc(user::Column::Id)
+        .one(conn)
+        .await
+}
+
 /// The account's active admins whose address has not bounced: who account emails go to.
 pub async fn reachable_admins(
     conn: &impl Conn,

@@ -9,19 +9,24 @@ use sea_orm::{
 };
 
 use super::Conn;
-use super::entities::{group_member, user};
+use super::entities::{external_identity, group_member, user};
 use crate::domain::ids::{AccountId, GroupId, UserId};
 use crate::domain::user::{UserKind, UserStatus, UserType};
 
 /// Which users a list shows. `text` matches names and usernames, and emails only when
 /// `text_matches_email` (the caller may read personal data).
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase", default)]
 pub struct UserFilter {
     pub statuses: Vec<UserStatus>,
     pub kinds: Vec<UserKind>,
     pub user_types: Vec<UserType>,
     pub group_id: Option<GroupId>,
+    /// Users linked to a record of any of these external sources (e.g. `intercom`).
+    pub sources: Vec<String>,
     pub text: Option<String>,
+    /// Set per caller (who may read email addresses), never stored with a view.
+    #[serde(skip)]
     pub text_matches_email: bool,
 }
 
@@ -101,6 +106,18 @@ fn filtered(account: AccountId, filter: &UserFilter) -> Select<user::Entity> {
             ),
         );
     }
+    if !filter.sources.is_empty() {
+        condition = condition.add(
+            user::Column::Id.in_subquery(
+                Query::select()
+                    .column(external_identity::Column::UserId)
+                    .from(external_identity::Entity)
+                    .and_where(external_identity::Column::AccountId.eq(account))
+                    .and_where(external_identity::Column::Source.is_in(filter.sources.clone()))
+                    .to_owned(),
+            ),
+        );
+    }
     if let Some(text) = filter
         .text
         .as_deref()
@@ -129,6 +146,24 @@ fn escape_like(text: &str) -> String {
     text.replace('\\', "\\\\")
         .replace('%', "\\%")
         .replace('_', "\\_")
+}
+
+/// The ids of the filtered users by username (the id breaks ties), at most `limit`.
+pub async fn matching_ids(
+    conn: &impl Conn,
+    account: AccountId,
+    filter: &UserFilter,
+    limit: u64,
+) -> Result<Vec<UserId>, DbErr> {
+    filtered(account, filter)
+        .select_only()
+        .column(user::Column::Id)
+        .order_by_asc(user::Column::UsernameKey)
+        .order_by_asc(user::Column::Id)
+        .limit(limit)
+        .into_tuple()
+        .all(conn)
+        .await
 }
 
 /// One page of the filtered users, in a stable order (the id breaks ties).

@@ -44,7 +44,8 @@ fn agent(username: &str, phone: Option<&str>, agent_id: Option<i64>) -> Value {
     json!({ "username": username, "firstName": "Ann", "lastName": username, "phone": phone, "agentId": agent_id })
 }
 
-async fn run(app: &TestApp, token: &str, input: Value) -> (String, Value) {
+/// Records a job that must be accepted; its global id.
+pub(crate) async fn record_job(app: &TestApp, token: &str, input: Value) -> String {
     let created = app
         .graphql(Some(token), CREATE, json!({ "input": input }))
         .await
@@ -55,11 +56,15 @@ async fn run(app: &TestApp, token: &str, input: Value) -> (String, Value) {
         "{}",
         created.body
     );
-    let id = created
+    created
         .data("createUsersFromTemplate/bulkUserJob/id")
         .as_str()
         .expect("job id")
-        .to_owned();
+        .to_owned()
+}
+
+async fn run(app: &TestApp, token: &str, input: Value) -> (String, Value) {
+    let id = record_job(app, token, input).await;
     app.worker.run_pending_jobs().await.expect("worker");
     (id.clone(), job(app, token, &id).await)
 }

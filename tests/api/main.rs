@@ -4,6 +4,8 @@
 mod helpers;
 
 mod auth;
+mod bulk_results;
+mod bulk_sources;
 mod bulk_users;
 mod connection_requests;
 mod contacts;

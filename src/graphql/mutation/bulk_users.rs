@@ -1,4 +1,4 @@
-use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
+use async_graphql::{Context, ID, InputObject, Object, SimpleObject, Upload};
 
 use crate::domain::bulk::{RowStatus, SourceRow};
 use crate::domain::ids::{BulkUserJobId, UserId};
@@ -8,6 +8,7 @@ use crate::graphql::relay::decode_typed;
 use crate::graphql::types::bulk_users::{BULK_USER_JOB, BulkUserJob, BulkUserRow};
 use crate::graphql::types::payload::{UserError, outcome, payload};
 use crate::graphql::types::user::USER;
+use crate::graphql::types::user_view::USER_VIEW;
 use crate::service::bulk_users::{BulkSource, BulkUsersInput};
 
 /// One user to create, as a row of a spreadsheet.
@@ -37,20 +38,29 @@ pub struct GenerateAgentIdsInput {
     pub starting_id: i64,
 }
 
-/// Many users from one template user. Give exactly one source: `rows` or `pendingUserIds`.
+/// Many users from one template user. Give exactly one source: `rows`, `csv`, `userViewId` or
+/// `pendingUserIds`.
 #[derive(InputObject)]
 pub struct UsersFromTemplateInput {
     /// Echoed by the payload.
     pub client_mutation_id: Option<String>,
     /// An existing login user of the account: new users copy its skills with levels, groups,
-    /// roles, user type, country, telephony region and licence type.
+    /// roles, queue and line access, user type, country, telephony region and licence type.
     pub template_user_id: ID,
     /// Users to create: 1 to 250.
     #[graphql(validator(max_items = 250))]
     pub rows: Option<Vec<BulkUserRowInput>>,
+    /// The same rows as a CSV file with a header row (`username`, `firstName`, `lastName`,
+    /// `displayName`, `email`, `phone`, `agentId`, `externalSource`, `externalId`; any letter
+    /// case, spaces allowed), sent with the GraphQL multipart request convention: up to 10 MiB
+    /// (configurable) and 50,000 rows.
+    pub csv: Option<Upload>,
     /// PENDING users (say, imported by user sync) to activate: 1 to 250.
     #[graphql(validator(max_items = 250))]
     pub pending_user_ids: Option<Vec<ID>>,
+    /// The users a saved view shows when the job is recorded: PENDING ones are activated, the
+    /// others are skipped (ALREADY_LINKED). At most 50,000.
+    pub user_view_id: Option<ID>,
     /// Generate agent IDs for rows without one.
     pub generate_agent_ids: Option<GenerateAgentIdsInput>,
     /// The same key (per account) returns the same job instead of a second one. 1 to 100
@@ -59,10 +69,15 @@ pub struct UsersFromTemplateInput {
 }
 
 impl UsersFromTemplateInput {
-    fn into_service(self) -> Result<BulkUsersInput, AppError> {
+    async fn into_service(self, ctx: &Context<'_>) -> Result<BulkUsersInput, AppError> {
         let template_user_id: UserId = decode_typed(&self.template_user_id, USER)?;
-        let source = match (self.rows, self.pending_user_ids) {
-            (Some(rows), None) => BulkSource::Rows(
+        let source = match (
+            self.rows,
+            self.csv,
+            self.pending_user_ids,
+            self.user_view_id,
+        ) {
+            (Some(rows), None, None, None) => BulkSource::Rows(
                 rows.into_iter()
                     .map(|r| SourceRow {
                         username: r.username,
@@ -78,16 +93,25 @@ impl UsersFromTemplateInput {
                     })
                     .collect(),
             ),
-            (None, Some(ids)) => BulkSource::PendingUsers(
+            (None, Some(csv), None, None) => {
+                let file = csv
+                    .value(ctx)
+                    .map_err(|_| AppError::BadInput("`csv` is not an uploaded file".into()))?;
+                BulkSource::Csv(services(ctx).read_csv(caller(ctx)?, file.content).await?)
+            }
+            (None, None, Some(ids), None) => BulkSource::PendingUsers(
                 ids.iter()
                     .map(|id| decode_typed(id, USER))
                     .collect::<Result<_, _>>()?,
             ),
+            (None, None, None, Some(view)) => {
+                BulkSource::UserView(decode_typed(&view, USER_VIEW).map_err(|_| unknown_view())?)
+            }
             _ => {
                 return Err(AppError::rejected(DomainUserError::new(
                     &["input"],
                     "SOURCE_REQUIRED",
-                    "give exactly one source: rows or pendingUserIds",
+                    "give exactly one source: rows, csv, userViewId or pendingUserIds",
                 )));
             }
         };
@@ -98,6 +122,14 @@ impl UsersFromTemplateInput {
             idempotency_key: self.idempotency_key,
         })
     }
+}
+
+fn unknown_view() -> AppError {
+    AppError::rejected(DomainUserError::new(
+        &["input", "userViewId"],
+        "UNKNOWN_VIEW",
+        "the user view does not exist in the account",
+    ))
 }
 
 /// Counts of a preview's verdicts.
@@ -162,7 +194,7 @@ impl BulkUserMutation {
         #[graphql(desc = "The template and the rows.")] input: UsersFromTemplateInput,
     ) -> async_graphql::Result<UsersFromTemplatePreviewPayload> {
         let client_mutation_id = input.client_mutation_id.clone();
-        let result = match input.into_service() {
+        let result = match input.into_service(ctx).await {
             Ok(input) => {
                 services(ctx)
                     .preview_users_from_template(caller(ctx)?, input)
@@ -201,7 +233,7 @@ impl BulkUserMutation {
         #[graphql(desc = "The template and the rows.")] input: UsersFromTemplateInput,
     ) -> async_graphql::Result<BulkUserJobPayload> {
         let client_mutation_id = input.client_mutation_id.clone();
-        let result = match input.into_service() {
+        let result = match input.into_service(ctx).await {
             Ok(input) => {
                 services(ctx)
                     .create_users_from_template(caller(ctx)?, input)

@@ -9,6 +9,7 @@ mod integrations;
 mod notices;
 mod platform;
 mod roles;
+mod user_views;
 mod users;
 
 use async_graphql::MergedObject;
@@ -27,4 +28,5 @@ pub struct Mutation(
     notices::NoticeMutation,
     connection_requests::ConnectionRequestMutation,
     bulk_users::BulkUserMutation,
+    user_views::UserViewMutation,
 );

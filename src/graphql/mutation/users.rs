@@ -1,12 +1,13 @@
 use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object};
 
-use crate::domain::ids::{GroupId, RoleId, SkillId, UserId};
+use crate::domain::ids::{GroupId, RoleId, SkillId, TelephonyResourceId, UserId};
 use crate::graphql::context::{caller, services};
 use crate::graphql::relay::{decode_all, decode_typed};
 use crate::graphql::types::directory::{GROUP, SKILL};
-use crate::graphql::types::enums::{UserKind, UserStatus, UserType};
+use crate::graphql::types::enums::{ResourceAccessLevel, UserKind, UserStatus, UserType};
 use crate::graphql::types::payload::payload;
 use crate::graphql::types::role::ROLE;
+use crate::graphql::types::telephony::TELEPHONY_RESOURCE;
 use crate::graphql::types::user::{USER, User};
 use crate::service::Patch;
 use crate::service::users::{NewUserInput, UserPatch};
@@ -56,6 +57,15 @@ pub struct UserSkillInput {
     pub level: i32,
 }
 
+/// A user's access to a queue or line.
+#[derive(InputObject)]
+pub struct ResourceAccessInput {
+    /// The queue's or line's global id.
+    pub resource_id: ID,
+    /// How much the user may do with it.
+    pub level: ResourceAccessLevel,
+}
+
 /// Changes to a user. An omitted field is left as it is; `null` clears it.
 #[derive(InputObject)]
 pub struct UpdateUserInput {
@@ -93,6 +103,9 @@ pub struct UpdateUserInput {
     /// Replaces the user's skills (at most 250, each skill once).
     #[graphql(validator(max_items = 250))]
     pub skills: Option<Vec<UserSkillInput>>,
+    /// Replaces the user's queue and line access (at most 250, each resource once).
+    #[graphql(validator(max_items = 250))]
+    pub resource_access: Option<Vec<ResourceAccessInput>>,
 }
 
 /// Names a user.
@@ -174,7 +187,7 @@ impl UserMutation {
         CreateUserPayload::from_result(input.client_mutation_id, result, User)
     }
 
-    /// Changes a user's fields, groups and skills. Needs USERS FULL (and USER_PII FULL for email
+    /// Changes a user's fields, groups, skills and queue and line access. Needs USERS FULL (and USER_PII FULL for email
     /// or phone).
     async fn update_user(
         &self,
@@ -201,6 +214,23 @@ impl UserMutation {
                     .collect::<crate::error::AppResult<Vec<_>>>()
             })
             .transpose()?;
+        let resource_access = input
+            .resource_access
+            .map(|access| {
+                access
+                    .into_iter()
+                    .map(|a| {
+                        Ok((
+                            decode_all::<TelephonyResourceId>(
+                                std::slice::from_ref(&a.resource_id),
+                                TELEPHONY_RESOURCE,
+                            )?[0],
+                            a.level.into(),
+                        ))
+                    })
+                    .collect::<crate::error::AppResult<Vec<_>>>()
+            })
+            .transpose()?;
         let change = UserPatch {
             username: patch(input.username),
             display_name: patch(input.display_name),
@@ -216,6 +246,7 @@ impl UserMutation {
             agent_id: patch(input.agent_id),
             group_ids,
             skills,
+            resource_access,
         };
         let result = services(ctx).update_user(caller(ctx)?, id, change).await;
         UpdateUserPayload::from_result(input.client_mutation_id, result, User)

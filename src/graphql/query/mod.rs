@@ -8,7 +8,7 @@ mod directory;
 mod integrations;
 pub mod notices;
 mod platform;
-mod users;
+pub mod users;
 
 use async_graphql::{Context, ID, MergedObject, Object};
 

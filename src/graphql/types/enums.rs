@@ -2,7 +2,7 @@
 
 use async_graphql::Enum;
 
-use crate::domain::{bulk, catalog, connection_request, contact, permission, user};
+use crate::domain::{bulk, catalog, connection_request, contact, permission, telephony, user};
 use crate::store::entities::{audit_event, connection};
 
 /// Declares a GraphQL enum with one variant per domain variant, and conversions both ways.
@@ -284,5 +284,25 @@ mirror_enum!(
         Failed,
         /// Not processed: the job was cancelled first.
         Cancelled,
+    }
+);
+
+mirror_enum!(
+    /// What a telephony resource is.
+    TelephonyResourceKind => telephony::ResourceKind {
+        /// A queue of interactions that agents answer.
+        Queue,
+        /// A phone line.
+        Line,
+    }
+);
+
+mirror_enum!(
+    /// How much a user may do with a queue or line.
+    ResourceAccessLevel => telephony::AccessLevel {
+        /// See it and its statistics.
+        Read,
+        /// Also work in it and change its settings.
+        Full,
     }
 );

@@ -14,5 +14,7 @@ pub mod notice;
 pub mod payload;
 pub mod platform;
 pub mod role;
+pub mod telephony;
 pub mod user;
+pub mod user_view;
 pub mod viewer;

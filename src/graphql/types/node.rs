@@ -9,7 +9,9 @@ use super::connection_request::{CONNECTION_REQUEST, ConnectionRequest};
 use super::directory::{GROUP, Group, SKILL, Skill};
 use super::integration::{INTEGRATION, Integration};
 use super::role::{ROLE, Role};
+use super::telephony::{TELEPHONY_RESOURCE, TelephonyResource};
 use super::user::{USER, User};
+use super::user_view::{USER_VIEW, UserView};
 use crate::domain::permission::{Area, Level};
 use crate::error::{AppError, AppResult};
 use crate::graphql::context::{caller, services};
@@ -28,6 +30,8 @@ pub enum Node {
     AuditEvent(AuditEvent),
     Account(Account),
     ConnectionRequest(ConnectionRequest),
+    TelephonyResource(TelephonyResource),
+    UserView(UserView),
 }
 
 fn parse<T: std::str::FromStr>(key: &str) -> AppResult<T> {
@@ -57,6 +61,10 @@ pub async fn resolve(ctx: &Context<'_>, id: &ID) -> AppResult<Node> {
                 .directory_find(caller, Directory::Skills, parse::<Uuid>(&key)?)
                 .await?,
         )),
+        TELEPHONY_RESOURCE => Node::TelephonyResource(TelephonyResource(
+            services.telephony_resource(caller, parse(&key)?).await?,
+        )),
+        USER_VIEW => Node::UserView(UserView(services.user_view(caller, parse(&key)?).await?)),
         INTEGRATION => {
             let entry = services.integration(&key)?;
             let connection = if caller.can(Area::Integrations, Level::Read) {

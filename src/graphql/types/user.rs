@@ -6,6 +6,7 @@ use super::directory::{Group, UserSkill};
 use super::enums::{ContactTopicName, UserKind, UserStatus, UserType};
 use super::integration::Integration;
 use super::role::Role;
+use super::telephony::UserResourceAccess;
 use crate::domain::permission::{Area, Level};
 use crate::graphql::context::{caller, loaders, services};
 use crate::graphql::errors::guarded;
@@ -234,6 +235,18 @@ impl User {
     async fn groups(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Group>> {
         let groups = loaders(ctx)?.groups_of_user.load_one(self.0.id).await?;
         Ok(groups.unwrap_or_default().into_iter().map(Group).collect())
+    }
+    /// The queues and lines the user may use, with the level of each.
+    async fn resource_access(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Vec<UserResourceAccess>> {
+        let access = loaders(ctx)?.resources_of_user.load_one(self.0.id).await?;
+        Ok(access
+            .unwrap_or_default()
+            .into_iter()
+            .map(UserResourceAccess)
+            .collect())
     }
     /// The user's skills with their levels.
     async fn skills(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<UserSkill>> {
