@@ -192,13 +192,29 @@ async fn switched_off_limits_let_everything_through() {
 
 #[tokio::test]
 async fn a_request_over_the_timeout_is_answered_408_and_counted() {
-    // A zero timeout expires before any request that needs the database can finish.
-    let app = TestApp::spawn_with(|config| config.request_timeout_seconds = 0, None).await;
+    // Arrange: a 1 s timeout, and the account held locked by another writer for longer, so a
+    // user creation (which locks the account to count seats) cannot finish in time.
+    let app = TestApp::spawn_with(|config| config.request_timeout_seconds = 1, None).await;
     let acme = app.create_account("acme").await;
+    let other_writer = liaison::store::begin_write(&app.db)
+        .await
+        .expect("transaction");
+    liaison::store::accounts::lock(&other_writer, acme.id, chrono::Utc::now())
+        .await
+        .expect("account locked");
 
-    let reply = app.graphql(Some(&acme.admin_token), QUERY, json!({})).await;
+    // Act
+    let reply = app
+        .graphql(
+            Some(&acme.admin_token),
+            "mutation { createUser(input: { username: \"late\", displayName: \"Late\" }) { user { id } } }",
+            json!({}),
+        )
+        .await;
+    other_writer.rollback().await.expect("lock released");
 
-    assert_eq!(reply.status, 408);
+    // Assert
+    assert_eq!(reply.status, 408, "{}", reply.body);
     let text = metrics(&app).await;
     assert!(
         text.contains("liaison_timed_out_requests_total 1"),
