@@ -5,7 +5,7 @@
 //! take, so generation has to skip them. Then, for N source rows (username, names, email, phone,
 //! no agent ID): times the preview, then the job from `createUsersFromTemplate` until the
 //! background worker has finished it (chunks of `LIAISON_BULK_CHUNK_ROWS` rows per transaction,
-//! a savepoint per row). Checks that every row was created with a distinct agent ID and the
+//! the chunk's users inserted under one savepoint). Checks that every row was created with a distinct agent ID and the
 //! template's type, and prints the peak resident memory of recording and of running the job
 //! (Linux), so runs with different N show whether memory stays flat.
 //!

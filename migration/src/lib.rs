@@ -37,6 +37,7 @@ mod m20261122_000028_add_outbox_messages_body_encrypted;
 mod m20261122_000029_create_bulk_user_jobs;
 mod m20261122_000030_create_telephony_resources;
 mod m20261122_000031_create_user_views;
+mod m20261122_000032_add_bulk_job_lookup_indexes;
 
 pub struct Migrator;
 
@@ -75,6 +76,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000029_create_bulk_user_jobs::Migration),
             Box::new(m20261122_000030_create_telephony_resources::Migration),
             Box::new(m20261122_000031_create_user_views::Migration),
+            Box::new(m20261122_000032_add_bulk_job_lookup_indexes::Migration),
         ]
     }
 }

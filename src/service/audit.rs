@@ -55,9 +55,21 @@ impl Services {
         actor: &Actor,
         event: Event,
     ) -> AppResult<()> {
-        store::audit::insert(
-            conn,
-            NewEvent {
+        self.record_all(conn, account, actor, vec![event]).await
+    }
+
+    /// Records several events by one actor at once, in the caller's transaction.
+    pub async fn record_all(
+        &self,
+        conn: &impl Conn,
+        account: Option<AccountId>,
+        actor: &Actor,
+        events: Vec<Event>,
+    ) -> AppResult<()> {
+        let at = self.clock.now();
+        let events = events
+            .into_iter()
+            .map(|event| NewEvent {
                 account_id: account,
                 actor_kind: actor.kind,
                 actor_id: actor.id.clone(),
@@ -67,10 +79,10 @@ impl Services {
                 target_id: event.target_id,
                 details: event.details,
                 pii_details: event.pii,
-                at: self.clock.now(),
-            },
-        )
-        .await?;
+                at,
+            })
+            .collect();
+        store::audit::insert_many(conn, events).await?;
         Ok(())
     }
 

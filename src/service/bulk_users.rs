@@ -1,14 +1,17 @@
 //! Users created (or pending users activated) in bulk from a template user. One engine serves
 //! the preview and the job: both gather the same facts chunk by chunk and ask the same
-//! [`judge`]; the job then writes each row under its own savepoint inside a chunk's transaction,
-//! so one bad row never costs its neighbours and many rows do not cost one commit each.
+//! [`judge`]; the job then writes a chunk's rows in one transaction: its new users in multi-row
+//! inserts under one savepoint, or, should one of them conflict, each row under a savepoint of its
+//! own, so one bad row never costs its neighbours and many rows do not cost one commit each.
 
 use std::collections::{BTreeSet, HashMap};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 
-use sea_orm::{ActiveValue::Set, DatabaseTransaction, IntoActiveModel, TransactionTrait};
+use sea_orm::{
+    ActiveValue::Set, DatabaseTransaction, IntoActiveModel, TransactionTrait, TryIntoModel,
+};
 use serde_json::{Value, json};
 
 use super::Services;
@@ -771,8 +774,9 @@ impl Services {
             label: None,
         };
         let mut results = Vec::with_capacity(rows.len());
-        let mut made = Vec::new();
-        let mut links = Vec::new();
+        // The users written per row, by the row's index in `results`.
+        let mut written: Vec<Option<user::Model>> = Vec::with_capacity(rows.len());
+        let mut planned = Vec::new();
         let mut last_check = Instant::now();
         for ((position, source), facts) in sources.iter().zip(facts) {
             if last_check.elapsed() >= CANCEL_CHECK {
@@ -783,51 +787,78 @@ impl Services {
             }
             let verdict = judge(source, template.needs, facts, &mut seats);
             let mut outcome = outcome(*position, source, &verdict);
+            let mut user = None;
             if let Verdict::Create(valid, choice) = verdict {
-                match self
-                    .write_row(&txn, account, &template, source, valid, choice, &mut agents)
-                    .await?
-                {
-                    Ok(user) => {
-                        outcome.user_id = Some(user.id);
-                        outcome.agent_id = user.agent_id;
-                        made.push(user.id);
-                        if let Some((s, i)) = source.external() {
-                            links.push((user.id, s.to_owned(), i.to_owned()));
-                        }
-                        self.record(
-                            &txn,
-                            Some(account),
-                            &actor,
-                            Event {
-                                action: if source.pending_user_id.is_some() {
-                                    "user.activated_from_template"
-                                } else {
-                                    "user.created_from_template"
-                                },
-                                target_type: "User",
-                                target_id: Some(user.id.to_string()),
-                                details: json!({ "username": user.username, "bulkUserJobId": id.to_string(), "templateUserId": template.user.id.to_string(), "agentId": user.agent_id }),
-                                pii: Some(json!({ "email": user.email, "phone": user.phone })),
-                            },
-                        )
-                        .await?;
-                    }
-                    Err(RowWrite::Skipped) => {
-                        seats += 1;
-                        outcome.status = RowStatus::Skipped;
-                        outcome.errors = vec![RowError::already_linked()];
-                    }
-                    Err(RowWrite::Failed(errors)) => {
-                        seats += 1;
-                        fail(&mut outcome, errors);
-                    }
+                // Agent IDs are drawn in row order, as the preview draws them.
+                let first = match choice {
+                    AgentChoice::Given(id) => Some(id),
+                    AgentChoice::Generate => agents.next(&txn, account).await?,
+                    AgentChoice::None => None,
+                };
+                let row = PlannedRow {
+                    index: results.len(),
+                    valid,
+                    choice,
+                    agent_id: first,
+                };
+                if choice == AgentChoice::Generate && first.is_none() {
+                    seats += 1;
+                    fail(&mut outcome, no_free_agent_id());
+                } else if source.pending_user_id.is_some() {
+                    let write = self.write_row(&txn, account, &template, source, row, &mut agents);
+                    user = settle(&mut outcome, &mut seats, write.await?);
+                } else {
+                    planned.push(row);
                 }
             }
             results.push(outcome);
+            written.push(user);
         }
-        store::bulk_jobs::copy_memberships(&txn, account, &made, &template.memberships).await?;
+        for (index, write) in self
+            .insert_planned(&txn, account, &template, &sources, planned, &mut agents)
+            .await?
+        {
+            written[index] = settle(&mut results[index], &mut seats, write);
+        }
+        let (mut created, mut activated) = (Vec::new(), Vec::new());
+        let mut links = Vec::new();
+        // One audit event per user, written with the chunk (in its transaction).
+        let mut events = Vec::new();
+        for ((result, user), (_, source)) in results.iter_mut().zip(&written).zip(&sources) {
+            let Some(user) = user else { continue };
+            result.user_id = Some(user.id);
+            result.agent_id = user.agent_id;
+            let was_pending = source.pending_user_id.is_some();
+            if was_pending {
+                activated.push(user.id);
+            } else {
+                created.push(user.id);
+            }
+            if let Some((s, i)) = source.external() {
+                links.push((user.id, s.to_owned(), i.to_owned()));
+            }
+            events.push(Event {
+                action: if was_pending {
+                    "user.activated_from_template"
+                } else {
+                    "user.created_from_template"
+                },
+                target_type: "User",
+                target_id: Some(user.id.to_string()),
+                details: json!({ "username": user.username, "bulkUserJobId": id.to_string(), "templateUserId": template.user.id.to_string(), "agentId": user.agent_id }),
+                pii: Some(json!({ "email": user.email, "phone": user.phone })),
+            });
+        }
+        store::bulk_jobs::copy_memberships(
+            &txn,
+            account,
+            &created,
+            &activated,
+            &template.memberships,
+        )
+        .await?;
         store::bulk_jobs::link_externals(&txn, account, links, now).await?;
+        self.record_all(&txn, Some(account), &actor, events).await?;
         for result in &results {
             match result.status {
                 RowStatus::Created => job.created += 1,
@@ -851,47 +882,80 @@ impl Services {
         Ok(false)
     }
 
+    /// Inserts the chunk's new users in multi-row statements under one savepoint. Should any row
+    /// conflict (another writer took a username or an agent ID since the checks), the savepoint
+    /// is rolled back and every row is written under a savepoint of its own instead, so one bad
+    /// row never costs its neighbours. Returns each row's result by its index in the chunk.
+    async fn insert_planned(
+        &self,
+        txn: &DatabaseTransaction,
+        account: AccountId,
+        template: &Template,
+        sources: &[(i32, SourceRow)],
+        planned: Vec<PlannedRow>,
+        agents: &mut AgentIds<'_>,
+    ) -> AppResult<Vec<(usize, Result<user::Model, RowWrite>)>> {
+        if planned.is_empty() {
+            return Ok(Vec::new());
+        }
+        let now = self.clock.now();
+        let models: Vec<user::ActiveModel> = planned
+            .iter()
+            .map(|row| row.new_user(template).into_model(account, now))
+            .collect();
+        let savepoint = txn.begin().await?;
+        match store::insert_batched(&savepoint, models.clone()).await {
+            Ok(()) => {
+                savepoint.commit().await?;
+                return planned
+                    .iter()
+                    .zip(models)
+                    .map(|(row, model)| Ok((row.index, Ok(model.try_into_model()?))))
+                    .collect();
+            }
+            Err(error) if classify(&error).is_some() => savepoint.rollback().await?,
+            Err(error) => return Err(error.into()),
+        }
+        let mut results = Vec::with_capacity(planned.len());
+        for row in planned {
+            let index = row.index;
+            let source = &sources[index].1;
+            let write = self.write_row(txn, account, template, source, row, agents);
+            results.push((index, write.await?));
+        }
+        Ok(results)
+    }
+
     /// Creates (or activates) one row's user under its own savepoint. A generated agent ID that
     /// another writer took first moves on to the next free one; a given one fails the row.
-    #[allow(clippy::too_many_arguments)]
     async fn write_row(
         &self,
         txn: &DatabaseTransaction,
         account: AccountId,
         template: &Template,
         source: &SourceRow,
-        valid: ValidRow,
-        choice: AgentChoice,
+        mut row: PlannedRow,
         agents: &mut AgentIds<'_>,
     ) -> AppResult<Result<user::Model, RowWrite>> {
         loop {
-            let agent_id = match choice {
-                AgentChoice::Given(id) => Some(id),
-                AgentChoice::Generate => match agents.next(txn, account).await? {
-                    Some(id) => Some(id),
-                    None => return Ok(Err(RowWrite::Failed(no_free_agent_id()))),
-                },
-                AgentChoice::None => None,
-            };
-            let agent = agent_id.and_then(|id| AgentId::parse(id).ok());
             let savepoint = txn.begin().await?;
             let written = match source.pending_user_id {
                 Some(pending) => {
+                    let agent = row.agent_id.and_then(|id| AgentId::parse(id).ok());
                     self.activate(
                         &savepoint,
                         account,
                         pending,
                         &template.user,
-                        &valid.username,
+                        &row.valid.username,
                         agent,
                     )
                     .await
                 }
                 None => {
-                    let valid = ValidUser::from_template(valid.clone(), &template.user, agent);
-                    store::users::insert(&savepoint, valid.into_model(account, self.clock.now()))
-                        .await
-                        .map(Some)
+                    let now = self.clock.now();
+                    let model = row.new_user(template).into_model(account, now);
+                    store::users::insert(&savepoint, model).await.map(Some)
                 }
             };
             match written {
@@ -905,11 +969,16 @@ impl Services {
                 }
                 Err(error) => {
                     savepoint.rollback().await?;
-                    match (classify(&error), choice) {
-                        (Some(Violation::AgentIdTaken), AgentChoice::Generate) => continue,
+                    match (classify(&error), row.choice) {
+                        (Some(Violation::AgentIdTaken), AgentChoice::Generate) => {
+                            match agents.next(txn, account).await? {
+                                Some(next) => row.agent_id = Some(next),
+                                None => return Ok(Err(RowWrite::Failed(no_free_agent_id()))),
+                            }
+                        }
                         (Some(Violation::AgentIdTaken), _) => {
                             return Ok(Err(RowWrite::Failed(vec![RowError::agent_id_in_use(
-                                agent_id.unwrap_or_default(),
+                                row.agent_id.unwrap_or_default(),
                             )])));
                         }
                         (Some(Violation::UsernameTaken), _) => {
@@ -1082,6 +1151,40 @@ fn stored_row(
     }
 }
 
+/// A row the checks let through, with the agent ID drawn for its first attempt.
+struct PlannedRow {
+    /// Its index in the chunk.
+    index: usize,
+    valid: ValidRow,
+    choice: AgentChoice,
+    agent_id: Option<i64>,
+}
+
+impl PlannedRow {
+    fn new_user(&self, template: &Template) -> ValidUser {
+        let agent = self.agent_id.and_then(|id| AgentId::parse(id).ok());
+        ValidUser::from_template(self.valid.clone(), &template.user, agent)
+    }
+}
+
+/// Records a written row's result in its outcome; a row not written gives its seat back.
+fn settle(
+    outcome: &mut RowOutcome,
+    seats: &mut u64,
+    write: Result<user::Model, RowWrite>,
+) -> Option<user::Model> {
+    match write {
+        Ok(user) => return Some(user),
+        Err(RowWrite::Skipped) => {
+            outcome.status = RowStatus::Skipped;
+            outcome.errors = vec![RowError::already_linked()];
+        }
+        Err(RowWrite::Failed(errors)) => fail(outcome, errors),
+    }
+    *seats += 1;
+    None
+}
+
 /// Why a row that passed its checks was not written after all.
 enum RowWrite {
     /// The pending user was activated meanwhile.
@@ -1142,7 +1245,12 @@ impl crate::jobs::JobHandler for RunBulkUserJob {
         ) else {
             return Err(JobFailure::Permanent("the job names no bulk job".into()));
         };
-        while !ctx.services.run_bulk_chunk(account, id).await? {}
-        Ok(())
+        loop {
+            store::refresh_stale_statistics(&ctx.services.db, store::bulk_jobs::GROWING_TABLES)
+                .await?;
+            if ctx.services.run_bulk_chunk(account, id).await? {
+                return Ok(());
+            }
+        }
     }
 }

@@ -2,8 +2,8 @@
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, DbErr, EntityTrait, PaginatorTrait, QueryFilter,
-    QueryOrder, QuerySelect, Select, Set,
+    ColumnTrait, Condition, DbErr, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect, Select, Set,
 };
 
 use super::Conn;
@@ -26,22 +26,28 @@ pub struct NewEvent {
 }
 
 pub async fn insert(conn: &impl Conn, event: NewEvent) -> Result<(), DbErr> {
-    audit_event::ActiveModel {
-        id: Set(AuditEventId::new()),
-        account_id: Set(event.account_id),
-        actor_kind: Set(event.actor_kind),
-        actor_id: Set(event.actor_id),
-        actor_label: Set(event.actor_label),
-        action: Set(event.action.to_owned()),
-        target_type: Set(event.target_type.to_owned()),
-        target_id: Set(event.target_id),
-        details: Set(event.details),
-        pii_details: Set(event.pii_details),
-        created_at: Set(event.at),
-    }
-    .insert(conn)
-    .await?;
-    Ok(())
+    insert_many(conn, vec![event]).await
+}
+
+/// Several events in multi-row inserts (a bulk job's chunk records one per user).
+pub async fn insert_many(conn: &impl Conn, events: Vec<NewEvent>) -> Result<(), DbErr> {
+    let models = events
+        .into_iter()
+        .map(|event| audit_event::ActiveModel {
+            id: Set(AuditEventId::new()),
+            account_id: Set(event.account_id),
+            actor_kind: Set(event.actor_kind),
+            actor_id: Set(event.actor_id),
+            actor_label: Set(event.actor_label),
+            action: Set(event.action.to_owned()),
+            target_type: Set(event.target_type.to_owned()),
+            target_id: Set(event.target_id),
+            details: Set(event.details),
+            pii_details: Set(event.pii_details),
+            created_at: Set(event.at),
+        })
+        .collect();
+    super::insert_batched(conn, models).await
 }
 
 #[derive(Clone, Debug, Default)]

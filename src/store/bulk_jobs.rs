@@ -77,6 +77,18 @@ pub async fn count_jobs(conn: &impl Conn, account: AccountId) -> Result<u64, DbE
         .await
 }
 
+/// The tables a running job both grows and looks rows up in, directly or through foreign-key
+/// checks (the audit log only grows, so its statistics do not matter to the job).
+pub const GROWING_TABLES: &[&str] = &[
+    "users",
+    "user_skills",
+    "group_members",
+    "user_roles",
+    "user_resource_access",
+    "external_identities",
+    "bulk_user_job_rows",
+];
+
 /// Records rows in multi-row inserts.
 pub async fn insert_rows(conn: &impl Conn, rows: Vec<row::Model>) -> Result<(), DbErr> {
     let models = rows
@@ -378,21 +390,29 @@ pub async fn cancel_requested(conn: &impl Conn, id: BulkUserJobId) -> Result<boo
     Ok(found.flatten().is_some())
 }
 
-/// Gives each of `users` the template's skills, groups, roles and queue and line access (replacing what they had: an
-/// activated pending user starts from the template).
+/// Gives the template's skills, groups, roles and queue and line access to each of `created`
+/// (new users, who have none yet) and `activated` (pending users, whose own are replaced: they
+/// start from the template).
 pub async fn copy_memberships(
     conn: &impl Conn,
     account: AccountId,
-    users: &[UserId],
+    created: &[UserId],
+    activated: &[UserId],
     template: &TemplateMemberships,
 ) -> Result<(), DbErr> {
-    if users.is_empty() {
-        return Ok(());
+    if !activated.is_empty() {
+        super::named::set_user_skills(conn, account, activated, &template.skills).await?;
+        super::named::set_user_groups(conn, account, activated, &template.groups).await?;
+        super::roles::set_user_roles(conn, account, activated, &template.roles).await?;
+        super::telephony::set_user_access(conn, account, activated, &template.resources).await?;
     }
-    super::named::set_user_skills(conn, account, users, &template.skills).await?;
-    super::named::set_user_groups(conn, account, users, &template.groups).await?;
-    super::roles::set_user_roles(conn, account, users, &template.roles).await?;
-    super::telephony::set_user_access(conn, account, users, &template.resources).await
+    if !created.is_empty() {
+        super::named::add_user_skills(conn, account, created, &template.skills).await?;
+        super::named::add_user_groups(conn, account, created, &template.groups).await?;
+        super::roles::add_user_roles(conn, account, created, &template.roles).await?;
+        super::telephony::add_user_access(conn, account, created, &template.resources).await?;
+    }
+    Ok(())
 }
 
 /// Links users to their external records.

@@ -49,8 +49,11 @@ impl StatementCounter {
     }
 }
 
-/// Opens the pool. SQLite gets WAL, a busy timeout, enforced foreign keys and full durability;
-/// writers start `IMMEDIATE` transactions (see [`begin_write`]).
+/// Page cache per SQLite connection, in KiB (allocated only as pages are read).
+const SQLITE_CACHE_KIB: u32 = 32 * 1024;
+
+/// Opens the pool. SQLite gets WAL, a busy timeout, enforced foreign keys, full durability and a
+/// larger page cache; writers start `IMMEDIATE` transactions (see [`begin_write`]).
 pub async fn connect(
     url: &str,
     max_connections: u32,
@@ -68,6 +71,9 @@ pub async fn connect(
                 .synchronous(SqliteSynchronous::Full)
                 .busy_timeout(Duration::from_secs(10))
                 .foreign_keys(true)
+                // SQLite's default page cache is 2 MiB: past that, every index probe re-reads
+                // pages from the OS, and bulk jobs slow down as tables grow.
+                .pragma("cache_size", format!("-{}", SQLITE_CACHE_KIB))
         });
     let mut db = Database::connect(options).await?;
     db.set_metric_callback(move |info| {
@@ -104,15 +110,64 @@ pub async fn begin_write(db: &DatabaseConnection) -> Result<DatabaseTransaction,
     }
 }
 
-/// Rows per multi-row insert: well under SQLite's limit of bound values per statement.
-const INSERT_BATCH: usize = 500;
+/// Refreshes PostgreSQL's planner statistics of those `tables` that have grown or changed by
+/// more than half since they were last analysed. A job that multiplies a table's rows within
+/// seconds outruns autovacuum: with the statistics of a near-empty `users` table, the
+/// foreign-key checks against it read every user of the account, and plans cached while a table
+/// was small (a sequential scan) stay in use as it grows. Analysing invalidates those plans. On
+/// a large table this does nothing, as a job changes only a small part of it. SQLite checks
+/// foreign keys through the parent's unique index whatever its statistics, and plans each
+/// statement when it is prepared, so it is left alone.
+pub async fn refresh_stale_statistics(conn: &impl Conn, tables: &[&str]) -> Result<(), DbErr> {
+    if conn.get_database_backend() != DbBackend::Postgres {
+        return Ok(());
+    }
+    let stale = conn
+        .query_all_raw(sea_orm::Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "SELECT s.relname::text AS name FROM pg_stat_user_tables s \
+             JOIN pg_class c ON c.oid = s.relid \
+             WHERE s.relname = ANY($1) AND s.n_mod_since_analyze > 50 + 0.5 * GREATEST(c.reltuples, 0)",
+            [tables
+                .iter()
+                .map(|t| (*t).to_owned())
+                .collect::<Vec<String>>()
+                .into()],
+        ))
+        .await?;
+    for row in stale {
+        let table: String = row.try_get("", "name")?;
+        // Quoted, and only ever a name the caller passed as a constant.
+        conn.execute_unprepared(&format!("ANALYZE \"{}\"", table.replace('"', "")))
+            .await?;
+    }
+    Ok(())
+}
 
-/// Inserts rows with multi-row statements of at most [`INSERT_BATCH`] rows each.
+/// Bound values per multi-row insert on PostgreSQL: a few KiB per statement. sqlx 0.9.0 no
+/// longer disables Nagle's algorithm (sqlx issue 4335), and a message larger than the socket's
+/// initial send buffer (16 KiB on Linux) leaves in two writes, the second of which waits about
+/// 40 ms for the server's delayed acknowledgement: ten small statements cost less than one
+/// large one.
+const POSTGRES_VALUES_PER_INSERT: usize = 250;
+/// Rows per multi-row insert on SQLite, which runs in the process: fewer, larger statements are
+/// cheaper there, within its limit of 32,766 bound values per statement.
+const SQLITE_ROWS_PER_INSERT: usize = 500;
+const SQLITE_MAX_VALUES: usize = 32_766;
+
+/// Inserts rows with multi-row statements sized for the backend.
 pub async fn insert_batched<A>(conn: &impl Conn, models: Vec<A>) -> Result<(), DbErr>
 where
     A: sea_orm::ActiveModelTrait + Clone + Send,
 {
-    for batch in models.chunks(INSERT_BATCH) {
+    let columns = <<A::Entity as sea_orm::EntityTrait>::Column as sea_orm::Iterable>::iter()
+        .count()
+        .max(1);
+    let rows = match conn.get_database_backend() {
+        DbBackend::Sqlite => SQLITE_ROWS_PER_INSERT.min(SQLITE_MAX_VALUES / columns),
+        _ => POSTGRES_VALUES_PER_INSERT / columns,
+    };
+    for batch in models.chunks(rows.max(1)) {
         <A::Entity as sea_orm::EntityTrait>::insert_many(batch.to_vec())
             .exec_without_returning(conn)
             .await?;

@@ -221,6 +221,16 @@ pub async fn set_user_skills(
         .filter(user_skill::Column::UserId.is_in(users.iter().copied()))
         .exec(conn)
         .await?;
+    add_user_skills(conn, account, users, skills).await
+}
+
+/// Gives each of `users`, who have none yet, `skills`.
+pub async fn add_user_skills(
+    conn: &impl Conn,
+    account: AccountId,
+    users: &[UserId],
+    skills: &[(SkillId, i32)],
+) -> Result<(), DbErr> {
     let rows = users
         .iter()
         .flat_map(|user| {
@@ -247,6 +257,16 @@ pub async fn set_user_groups(
         .filter(group_member::Column::UserId.is_in(users.iter().copied()))
         .exec(conn)
         .await?;
+    add_user_groups(conn, account, users, groups).await
+}
+
+/// Puts each of `users`, who are in no group yet, in `groups`.
+pub async fn add_user_groups(
+    conn: &impl Conn,
+    account: AccountId,
+    users: &[UserId],
+    groups: &[GroupId],
+) -> Result<(), DbErr> {
     let rows = users
         .iter()
         .flat_map(|user| {

@@ -229,6 +229,16 @@ pub async fn set_user_roles(
         .filter(user_role::Column::UserId.is_in(users.iter().copied()))
         .exec(conn)
         .await?;
+    add_user_roles(conn, account, users, roles).await
+}
+
+/// Gives each of `users`, who hold no role yet, `roles`.
+pub async fn add_user_roles(
+    conn: &impl Conn,
+    account: AccountId,
+    users: &[UserId],
+    roles: &[RoleId],
+) -> Result<(), DbErr> {
     let rows = users
         .iter()
         .flat_map(|user| {

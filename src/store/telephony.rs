@@ -137,6 +137,16 @@ pub async fn set_user_access(
         .filter(access::Column::UserId.is_in(users.iter().copied()))
         .exec(conn)
         .await?;
+    add_user_access(conn, account, users, grants).await
+}
+
+/// Gives each of `users`, who have no queue or line access yet, `grants`.
+pub async fn add_user_access(
+    conn: &impl Conn,
+    account: AccountId,
+    users: &[UserId],
+    grants: &[(TelephonyResourceId, AccessLevel)],
+) -> Result<(), DbErr> {
     let rows = users
         .iter()
         .flat_map(|user| {

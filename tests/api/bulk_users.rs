@@ -529,3 +529,125 @@ async fn pending_users_are_activated_with_the_template_and_fixed_data_counts_on_
     assert_eq!(status.data("node/status"), "ACTIVE");
     assert_eq!(status.data("node/agentId"), 5001);
 }
+
+/// A user that another writer inserts in its own transaction, left open until committed.
+fn competing_user(
+    account: &TestAccount,
+    username: &str,
+    agent_id: Option<i64>,
+) -> liaison::store::entities::user::ActiveModel {
+    use liaison::domain::ids::UserId;
+    use liaison::domain::user::{UserKind, UserStatus};
+    use sea_orm::ActiveValue::Set;
+    let now = chrono::Utc::now();
+    liaison::store::entities::user::ActiveModel {
+        id: Set(UserId::new()),
+        account_id: Set(account.id),
+        kind: Set(UserKind::Login),
+        status: Set(UserStatus::Active),
+        username: Set(Some(username.to_owned())),
+        username_key: Set(Some(username.to_lowercase())),
+        agent_id: Set(agent_id),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    }
+}
+
+#[tokio::test]
+async fn a_username_or_agent_id_another_writer_takes_during_a_chunk_costs_only_that_row() {
+    // Arrange: three rows whose agent IDs are generated from 5000; another writer, still
+    // uncommitted, takes the first row's username and the second row's agent ID.
+    use sea_orm::{ActiveModelTrait, TransactionTrait};
+    let app = TestApp::spawn().await;
+    let acme = app.create_account("acme").await;
+    let token = acme.admin_token.as_str();
+    let template = agent_template(&app, &acme).await;
+    let id = record_job(
+        &app,
+        token,
+        json!({
+            "templateUserId": template,
+            "generateAgentIds": { "startingId": 5000 },
+            "rows": [
+                agent("late.ada", Some("+41445550101"), None),
+                agent("bob", Some("+41445550102"), None),
+                agent("cy", Some("+41445550103"), None),
+            ],
+        }),
+    )
+    .await;
+    let other = app.db.begin().await.expect("competing transaction");
+    for user in [
+        competing_user(&acme, "Late.Ada", None),
+        competing_user(&acme, "someone.else", Some(5001)),
+    ] {
+        user.insert(&other).await.expect("competing insert");
+    }
+
+    // Act: the chunk runs while the other writer is open (PostgreSQL: the chunk's checks pass
+    // and its insert waits on the unique indexes; SQLite: the chunk waits for the write lock),
+    // then the writer commits.
+    let postgres = app.database_url.starts_with("postgres");
+    let (ran, committed) = tokio::join!(app.worker.run_pending_jobs(), async {
+        if postgres {
+            wait_for_a_lock_wait(&app).await;
+        } else {
+            tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+        }
+        other.commit().await
+    });
+    ran.expect("worker");
+    committed.expect("competing commit");
+
+    // Assert: only the first row fails; the second moves on to a free agent ID.
+    let finished = job(&app, token, &id).await;
+    let rows = verdicts(&finished["rows"]["nodes"]);
+    assert_eq!(
+        rows.iter()
+            .map(|(status, _, errors)| (status.as_str(), errors.clone()))
+            .collect::<Vec<_>>(),
+        vec![
+            ("FAILED", vec!["USERNAME_EXISTS".to_owned()]),
+            ("CREATED", vec![]),
+            ("CREATED", vec![]),
+        ],
+        "{finished}"
+    );
+    let agent_ids: Vec<i64> = rows.iter().filter_map(|(_, id, _)| *id).collect();
+    // PostgreSQL: 5000 to 5002 were drawn before the conflict, and bob moved on from 5001 to
+    // 5003. SQLite: the checks saw the other writer's users, so bob got 5000.
+    let expected = if postgres {
+        vec![5003, 5002]
+    } else {
+        vec![5000, 5002]
+    };
+    assert_eq!(agent_ids, expected);
+    assert_eq!(
+        finished["progress"],
+        json!({ "total": 3, "processed": 3, "created": 2, "failed": 1, "skipped": 0 })
+    );
+}
+
+/// Waits until a session of the test database waits on a lock (PostgreSQL).
+async fn wait_for_a_lock_wait(app: &TestApp) {
+    use sea_orm::{ConnectionTrait, Statement};
+    for _ in 0..200 {
+        let waiting = app
+            .db
+            .query_one_raw(Statement::from_string(
+                app.db.get_database_backend(),
+                "SELECT count(*) AS n FROM pg_stat_activity \
+                 WHERE datname = current_database() AND wait_event_type = 'Lock'",
+            ))
+            .await
+            .expect("pg_stat_activity")
+            .and_then(|row| row.try_get::<i64>("", "n").ok())
+            .unwrap_or(0);
+        if waiting > 0 {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("the chunk never waited for the other writer");
+}
