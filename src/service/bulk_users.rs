@@ -904,7 +904,7 @@ impl Services {
             .map(|row| row.new_user(template).into_model(account, now))
             .collect();
         let savepoint = txn.begin().await?;
-        match store::insert_batched(&savepoint, models.clone()).await {
+        match store::insert_batched(&savepoint, &models).await {
             Ok(()) => {
                 savepoint.commit().await?;
                 return planned

@@ -25,13 +25,9 @@ pub struct NewEvent {
     pub at: DateTime<Utc>,
 }
 
-pub async fn insert(conn: &impl Conn, event: NewEvent) -> Result<(), DbErr> {
-    insert_many(conn, vec![event]).await
-}
-
 /// Several events in multi-row inserts (a bulk job's chunk records one per user).
 pub async fn insert_many(conn: &impl Conn, events: Vec<NewEvent>) -> Result<(), DbErr> {
-    let models = events
+    let models: Vec<_> = events
         .into_iter()
         .map(|event| audit_event::ActiveModel {
             id: Set(AuditEventId::new()),
@@ -47,7 +43,7 @@ pub async fn insert_many(conn: &impl Conn, events: Vec<NewEvent>) -> Result<(), 
             created_at: Set(event.at),
         })
         .collect();
-    super::insert_batched(conn, models).await
+    super::insert_batched(conn, &models).await
 }
 
 #[derive(Clone, Debug, Default)]

@@ -91,11 +91,11 @@ pub const GROWING_TABLES: &[&str] = &[
 
 /// Records rows in multi-row inserts.
 pub async fn insert_rows(conn: &impl Conn, rows: Vec<row::Model>) -> Result<(), DbErr> {
-    let models = rows
+    let models: Vec<_> = rows
         .into_iter()
         .map(|model| model.into_active_model().reset_all())
         .collect();
-    super::insert_batched(conn, models).await
+    super::insert_batched(conn, &models).await
 }
 
 /// Replaces processed rows with their results: one delete and one multi-row insert per chunk
@@ -433,7 +433,7 @@ pub async fn link_externals(
             created_at: Set(now),
         })
         .collect();
-    super::insert_batched(conn, models).await
+    super::insert_batched(conn, &models).await
 }
 
 /// What a template user gives every user made from it.

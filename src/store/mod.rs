@@ -156,7 +156,7 @@ const SQLITE_ROWS_PER_INSERT: usize = 500;
 const SQLITE_MAX_VALUES: usize = 32_766;
 
 /// Inserts rows with multi-row statements sized for the backend.
-pub async fn insert_batched<A>(conn: &impl Conn, models: Vec<A>) -> Result<(), DbErr>
+pub async fn insert_batched<A>(conn: &impl Conn, models: &[A]) -> Result<(), DbErr>
 where
     A: sea_orm::ActiveModelTrait + Clone + Send,
 {

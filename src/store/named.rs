@@ -231,7 +231,7 @@ pub async fn add_user_skills(
     users: &[UserId],
     skills: &[(SkillId, i32)],
 ) -> Result<(), DbErr> {
-    let rows = users
+    let rows: Vec<_> = users
         .iter()
         .flat_map(|user| {
             skills.iter().map(|(skill, level)| user_skill::ActiveModel {
@@ -242,7 +242,7 @@ pub async fn add_user_skills(
             })
         })
         .collect();
-    super::insert_batched(conn, rows).await
+    super::insert_batched(conn, &rows).await
 }
 
 /// Replaces the groups of each of `users` with `groups`.
@@ -267,7 +267,7 @@ pub async fn add_user_groups(
     users: &[UserId],
     groups: &[GroupId],
 ) -> Result<(), DbErr> {
-    let rows = users
+    let rows: Vec<_> = users
         .iter()
         .flat_map(|user| {
             groups.iter().map(|group| group_member::ActiveModel {
@@ -277,5 +277,5 @@ pub async fn add_user_groups(
             })
         })
         .collect();
-    super::insert_batched(conn, rows).await
+    super::insert_batched(conn, &rows).await
 }

@@ -239,7 +239,7 @@ pub async fn add_user_roles(
     users: &[UserId],
     roles: &[RoleId],
 ) -> Result<(), DbErr> {
-    let rows = users
+    let rows: Vec<_> = users
         .iter()
         .flat_map(|user| {
             roles.iter().map(|role| user_role::ActiveModel {
@@ -249,7 +249,7 @@ pub async fn add_user_roles(
             })
         })
         .collect();
-    super::insert_batched(conn, rows).await
+    super::insert_batched(conn, &rows).await
 }
 
 /// ACTIVE LOGIN users holding the Account Admin role.

@@ -147,7 +147,7 @@ pub async fn add_user_access(
     users: &[UserId],
     grants: &[(TelephonyResourceId, AccessLevel)],
 ) -> Result<(), DbErr> {
-    let rows = users
+    let rows: Vec<_> = users
         .iter()
         .flat_map(|user| {
             grants.iter().map(|(resource, level)| access::ActiveModel {
@@ -158,5 +158,5 @@ pub async fn add_user_access(
             })
         })
         .collect();
-    super::insert_batched(conn, rows).await
+    super::insert_batched(conn, &rows).await
 }
