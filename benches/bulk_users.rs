@@ -17,24 +17,23 @@
 //! ```
 //! `docs/benchmarks.md` holds the numbers and the machine they were taken on.
 
+mod common;
+
 use std::time::Instant;
 
+use common::{Bench, peak_mib, reset_peak};
+
 use liaison::auth::principal::AccountUser;
-use liaison::config::Config;
 use liaison::domain::bulk::{JobStatus, RowStatus, SourceRow};
 use liaison::domain::ids::{GroupId, SkillId, UserId};
 use liaison::domain::permission::{Area, Grants, Level};
 use liaison::domain::telephony::{AccessLevel, ResourceKind};
 use liaison::domain::user::UserType;
 use liaison::service::Services;
-use liaison::service::accounts::NewAccount;
 use liaison::service::bulk_users::{BulkSource, BulkUsersInput};
 use liaison::service::directory::Directory;
-use liaison::service::platform::PlatformCaller;
 use liaison::service::telephony::ResourceChange;
 use liaison::service::users::{NewUserInput, UserPatch};
-use liaison::startup::{Application, BuildOptions};
-use secrecy::SecretString;
 
 /// Where generated agent IDs start.
 const STARTING_ID: i64 = 100_000;
@@ -136,74 +135,17 @@ fn source_rows(count: i64) -> Vec<SourceRow> {
         .collect()
 }
 
-/// The process's peak resident memory since the last reset, in MiB (Linux only).
-fn peak_mib() -> Option<f64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
-    let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kib / 1024.0)
-}
-
-/// Starts a new peak-memory measurement (Linux: writing 5 to clear_refs resets VmHWM).
-fn reset_peak() {
-    let _ = std::fs::write("/proc/self/clear_refs", "5");
-}
-
 #[tokio::main]
 async fn main() {
     let count: i64 = std::env::args()
         .skip(1)
         .find_map(|arg| arg.parse().ok())
         .unwrap_or(10_000);
-    let dir = tempfile::tempdir().expect("temporary directory");
-    let database_url = std::env::var("LIAISON_BENCH_DATABASE_URL").unwrap_or_else(|_| {
-        format!(
-            "sqlite://{}?mode=rwc",
-            dir.path().join("bench.db").display()
-        )
-    });
-    let config = Config {
-        database_url: Some(database_url.clone()),
-        bind: "127.0.0.1:0".parse().expect("bind address"),
-        jwt_secret: Some(SecretString::from(
-            "bench-secret-bench-secret-bench-secret-0123",
-        )),
-        worker_enabled: false,
-        contact_reminders_enabled: false,
-        data_dir: Some(dir.path().to_owned()),
-        ..Config::default()
-    };
-    let app = Application::build(&config, BuildOptions::default())
-        .await
-        .expect("application");
-    let services = &app.core.services;
-    let slug = format!("bench-{}", std::process::id());
-    let (account, _) = services
-        .open_account(
-            &PlatformCaller::Cli,
-            NewAccount {
-                slug: slug.clone(),
-                name: "Bench".into(),
-                licence_limit: (count + IN_THE_WAY + 10) as i32,
-                admin: NewUserInput {
-                    username: Some("admin".into()),
-                    email: Some("admin@bench.example.com".into()),
-                    ..NewUserInput::default()
-                },
-            },
-        )
-        .await
-        .expect("account");
-    let admin = services
-        .acting_user(account.account.id, None)
-        .await
-        .expect("admin");
+    let bench = Bench::start(|_| {}).await;
+    let (services, config) = (&bench.app.core.services, &bench.config);
+    let admin = bench.account((count + IN_THE_WAY + 10) as i32).await;
     let template = set_up(services, &admin, count).await;
-    let backend = if database_url.starts_with("postgres") {
-        "PostgreSQL"
-    } else {
-        "SQLite"
-    };
+    let backend = bench.backend();
     let input = || BulkUsersInput {
         template_user_id: template,
         source: BulkSource::Rows(source_rows(count)),
@@ -232,7 +174,7 @@ async fn main() {
     let recorded = started.elapsed();
     let recording_peak = peak_mib();
     reset_peak();
-    app.worker.run_pending_jobs().await.expect("worker");
+    bench.app.worker.run_pending_jobs().await.expect("worker");
     let finished = started.elapsed();
     let running_peak = peak_mib();
 

@@ -135,6 +135,14 @@ pub struct Config {
     pub connection_requests_per_account_per_hour: u32,
     /// Rows a bulk user job writes per transaction (each row under its own savepoint).
     pub bulk_chunk_rows: usize,
+    /// How long one request of a user sync to the upstream may take, in seconds.
+    pub sync_request_timeout_seconds: u64,
+    /// Tries per upstream request before a sync run fails (429, 5xx and timeouts are retried).
+    pub sync_retry_attempts: u32,
+    /// The first retry's backoff, in milliseconds; doubled each retry, with jitter.
+    pub sync_retry_base_millis: u64,
+    /// The longest wait a sync honours for a rate limit (`Retry-After`, `X-RateLimit-Reset`).
+    pub sync_max_wait_seconds: u64,
     /// Rate limits; `false` switches every limit off (benchmarks).
     pub rate_limit_enabled: bool,
     pub rate_limit_per_ip_per_minute: u32,
@@ -198,6 +206,10 @@ impl Default for Config {
             connection_requests_per_user_per_hour: 20,
             connection_requests_per_account_per_hour: 100,
             bulk_chunk_rows: 200,
+            sync_request_timeout_seconds: 30,
+            sync_retry_attempts: 4,
+            sync_retry_base_millis: 500,
+            sync_max_wait_seconds: 60,
             rate_limit_window_seconds: 60,
             client_ip_header: None,
         }

@@ -18,6 +18,7 @@ use crate::auth::tokens::{MintRequest, TokenKind, Tokens};
 use crate::clock::{SharedClock, SystemClock};
 use crate::config::Config;
 use crate::connectors::Connectors;
+use crate::connectors::upstream::{Directories, RetryPolicy};
 use crate::crypto::keyring::KeyRing;
 use crate::domain::catalog::{BUILT_IN, Catalog};
 use crate::domain::permission::ScopeSet;
@@ -102,6 +103,7 @@ impl Core {
                 keyring: Arc::new(keyring),
                 mailer: Arc::new(mailer),
                 connectors: Arc::new(Connectors::from_config(config)),
+                directories: Arc::new(directories_from_config(config)),
                 settings: Arc::new(ServiceSettings::from_config(config)),
             },
             tokens: Arc::new(tokens),
@@ -345,4 +347,24 @@ pub async fn shutdown_signal() {
         () = terminate => {},
     }
     tracing::info!("shutting down: finishing requests in flight");
+}
+
+/// The upstream directories, with the HTTP client and retry policy the configuration sets.
+fn directories_from_config(config: &Config) -> Directories {
+    let http = reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(
+            config.sync_request_timeout_seconds.max(1),
+        ))
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap_or_default();
+    Directories::new(
+        http,
+        config.intercom_api_url.clone(),
+        RetryPolicy {
+            attempts: config.sync_retry_attempts.max(1),
+            base_delay: std::time::Duration::from_millis(config.sync_retry_base_millis),
+            max_wait: std::time::Duration::from_secs(config.sync_max_wait_seconds),
+        },
+    )
 }

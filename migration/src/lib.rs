@@ -38,6 +38,9 @@ mod m20261122_000029_create_bulk_user_jobs;
 mod m20261122_000030_create_telephony_resources;
 mod m20261122_000031_create_user_views;
 mod m20261122_000032_add_bulk_job_lookup_indexes;
+mod m20261202_000033_create_sync_sources;
+mod m20261202_000034_create_sync_runs;
+mod m20261202_000035_add_external_identities_missing;
 
 pub struct Migrator;
 
@@ -77,6 +80,9 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000030_create_telephony_resources::Migration),
             Box::new(m20261122_000031_create_user_views::Migration),
             Box::new(m20261122_000032_add_bulk_job_lookup_indexes::Migration),
+            Box::new(m20261202_000033_create_sync_sources::Migration),
+            Box::new(m20261202_000034_create_sync_runs::Migration),
+            Box::new(m20261202_000035_add_external_identities_missing::Migration),
         ]
     }
 }

@@ -1,10 +1,17 @@
 //! Intercom: `GET /me` with the access token identifies the admin the token belongs to; a 401
-//! means the token is wrong. The API version is pinned, so an upgrade on Intercom's side cannot
-//! change the answer under us.
+//! means the token is wrong. `GET /admins` lists the workspace's teammates, which a user sync
+//! reads as the upstream users. The API version is pinned, so an upgrade on Intercom's side
+//! cannot change the answer under us.
 
 use reqwest::StatusCode;
+use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
+use serde_json::Value;
 
+use super::upstream::{
+    DirectorySettings, FetchError, JsonGet, RetryPolicy, UpstreamDirectory, UpstreamPages,
+    UpstreamUser, get_json,
+};
 use super::{CheckFailure, CheckedSettings, ConnectorCheck};
 
 pub const KEY: &str = "intercom";
@@ -28,17 +35,17 @@ impl IntercomCheck {
     pub fn new(http: reqwest::Client, base_url: Option<String>) -> Self {
         Self { http, base_url }
     }
+}
 
-    /// The API host of a workspace's region.
-    fn base_url(&self, region: Option<&str>) -> String {
-        if let Some(base) = &self.base_url {
-            return base.trim_end_matches('/').to_owned();
-        }
-        match region {
-            Some("eu") => "https://api.eu.intercom.io".into(),
-            Some("au") => "https://api.au.intercom.io".into(),
-            _ => "https://api.intercom.io".into(),
-        }
+/// The API host of a workspace's region, unless `base_url` replaces it.
+fn api_base(base_url: Option<&str>, region: Option<&str>) -> String {
+    if let Some(base) = base_url {
+        return base.trim_end_matches('/').to_owned();
+    }
+    match region {
+        Some("eu") => "https://api.eu.intercom.io".into(),
+        Some("au") => "https://api.au.intercom.io".into(),
+        _ => "https://api.intercom.io".into(),
     }
 }
 
@@ -50,7 +57,7 @@ impl ConnectorCheck for IntercomCheck {
             .get("access_token")
             .ok_or_else(|| CheckFailure::Rejected("Intercom needs an access token".into()))?;
         let region = settings.plain.get("region").and_then(|v| v.as_str());
-        let url = format!("{}/me", self.base_url(region));
+        let url = format!("{}/me", api_base(self.base_url.as_deref(), region));
         let response = self
             .http
             .get(url)
@@ -83,4 +90,134 @@ impl ConnectorCheck for IntercomCheck {
             }
         }
     }
+}
+
+/// The workspace's admins (teammates) as upstream users. Admins have no username; `name` is
+/// their display name, never split into first and last.
+pub struct IntercomDirectory {
+    http: reqwest::Client,
+    /// Replaces the regional host (a proxy or a test double).
+    base_url: Option<String>,
+    retry: RetryPolicy,
+}
+
+impl IntercomDirectory {
+    pub fn new(http: reqwest::Client, base_url: Option<String>, retry: RetryPolicy) -> Self {
+        Self {
+            http,
+            base_url,
+            retry,
+        }
+    }
+}
+
+impl UpstreamDirectory for IntercomDirectory {
+    fn integration_key(&self) -> &'static str {
+        KEY
+    }
+
+    fn has_usernames(&self) -> bool {
+        false
+    }
+
+    fn list_users(
+        &self,
+        settings: &DirectorySettings<'_>,
+    ) -> Result<Box<dyn UpstreamPages>, FetchError> {
+        let token = settings
+            .secrets
+            .get("access_token")
+            .filter(|token| !token.is_empty())
+            .ok_or_else(|| FetchError::Misconfigured("Intercom needs an access token".into()))?;
+        let region = settings.plain.get("region").and_then(Value::as_str);
+        Ok(Box::new(AdminPages {
+            http: self.http.clone(),
+            retry: self.retry.clone(),
+            url: format!("{}/admins", api_base(self.base_url.as_deref(), region)),
+            token: SecretString::from(token.as_str()),
+            done: false,
+        }))
+    }
+}
+
+/// `GET /admins` is not paginated: the whole list is one page.
+struct AdminPages {
+    http: reqwest::Client,
+    retry: RetryPolicy,
+    url: String,
+    token: SecretString,
+    done: bool,
+}
+
+/// What `GET /admins` answers. Entries stay raw until their `type` says they are admins: older
+/// API versions mixed `team` entries into the list.
+#[derive(Deserialize)]
+struct AdminList {
+    #[serde(rename = "type")]
+    kind: String,
+    admins: Option<Vec<Value>>,
+}
+
+#[derive(Deserialize)]
+struct ListedAdmin {
+    /// A string in the API; a number is read too.
+    id: Value,
+    name: Option<String>,
+    email: Option<String>,
+}
+
+#[async_trait::async_trait]
+impl UpstreamPages for AdminPages {
+    async fn next_page(&mut self) -> Result<Option<Vec<UpstreamUser>>, FetchError> {
+        if self.done {
+            return Ok(None);
+        }
+        let list: AdminList = get_json(
+            &self.http,
+            &self.retry,
+            &JsonGet {
+                provider: "Intercom",
+                url: &self.url,
+                token: self.token.expose_secret(),
+                headers: &[
+                    ("Intercom-Version", API_VERSION),
+                    ("Accept", "application/json"),
+                ],
+            },
+        )
+        .await?;
+        let users = admins_of(list)?;
+        self.done = true;
+        Ok(Some(users))
+    }
+}
+
+fn admins_of(list: AdminList) -> Result<Vec<UpstreamUser>, FetchError> {
+    let invalid = |what: &str| FetchError::Invalid(format!("Intercom's admin list {what}"));
+    if list.kind != "admin.list" {
+        return Err(invalid("is not of type admin.list"));
+    }
+    let entries = list.admins.ok_or_else(|| invalid("has no admins field"))?;
+    let non_empty = |text: Option<String>| text.filter(|text| !text.trim().is_empty());
+    entries
+        .into_iter()
+        .filter(|entry| entry.get("type").and_then(Value::as_str) == Some("admin"))
+        .map(|entry| {
+            let admin: ListedAdmin = serde_json::from_value(entry)
+                .map_err(|error| invalid(&format!("has an unreadable admin: {error}")))?;
+            let external_id = match admin.id {
+                Value::String(id) if !id.is_empty() => id,
+                Value::Number(id) => id.to_string(),
+                _ => return Err(invalid("has an admin without an id")),
+            };
+            Ok(UpstreamUser {
+                external_id,
+                username: None,
+                email: non_empty(admin.email),
+                display_name: non_empty(admin.name),
+                first_name: None,
+                last_name: None,
+            })
+        })
+        .collect()
 }

@@ -3,6 +3,8 @@
 //! background sync. One check per provider that offers a cheap authenticated call.
 
 pub mod intercom;
+pub mod scim;
+pub mod upstream;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;

@@ -78,4 +78,8 @@ id_type!(
     TelephonyResourceId,
     /// A saved filter over an account's users.
     UserViewId,
+    /// An account's configured upstream of users.
+    SyncSourceId,
+    /// One execution (or preview) of a user sync.
+    SyncRunId,
 );

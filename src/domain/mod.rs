@@ -9,6 +9,7 @@ pub mod contact;
 pub mod ids;
 pub mod operator;
 pub mod permission;
+pub mod sync;
 pub mod telephony;
 pub mod user;
 pub mod values;

@@ -38,6 +38,7 @@ pub struct Loaders {
     pub topics_of_user: Cached<TopicsOfUser>,
     pub consent_history_of_user: Cached<ConsentHistoryOfUser>,
     pub items_of_request: Cached<ItemsOfRequest>,
+    pub missing_upstream_of_user: Cached<MissingUpstreamOfUser>,
 }
 
 impl Loaders {
@@ -62,6 +63,7 @@ impl Loaders {
             topics_of_user: make(TopicsOfUser(scope())),
             consent_history_of_user: make(ConsentHistoryOfUser(scope())),
             items_of_request: make(ItemsOfRequest(scope())),
+            missing_upstream_of_user: make(MissingUpstreamOfUser(scope())),
         }
     }
 }
@@ -209,6 +211,13 @@ per_user_loader!(
     ConsentHistoryOfUser,
     Vec<consent_change::Model>,
     store::topics::consent_history
+);
+
+per_user_loader!(
+    /// Since when a user sync has not found each user upstream.
+    MissingUpstreamOfUser,
+    Option<chrono::DateTime<chrono::Utc>>,
+    store::sync::missing_since_by_users
 );
 
 pub struct UserById(Scope);

@@ -12,6 +12,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
 use crate::domain::ids::AccountId;
 use crate::error::{AppError, AppResult};
+use crate::service::Services;
 
 /// Global id: base64url of `v1:<Type>:<key>`. The version lets the format change later.
 pub fn encode_id(type_name: &str, key: &str) -> ID {
@@ -261,6 +262,36 @@ where
     let window = window(&args, scope, max, count.clone()).await?;
     let nodes = fetch(window.offset, window.limit + 1).await?;
     Ok(connection(scope, window, nodes, TotalCount::new(count)))
+}
+
+/// A forward page of a list the services read for `who` (an account user, an operator): the
+/// services and `who` are handed to `count` (for `totalCount`, when asked) and to `fetch`.
+pub async fn services_page<P, T, C, FutC, F, FutF>(
+    ctx: &async_graphql::Context<'_>,
+    who: P,
+    page: (Option<i32>, Option<String>),
+    scope: CursorScope,
+    count: C,
+    fetch: F,
+) -> async_graphql::Result<Connection<String, T, TotalCount>>
+where
+    P: Clone + Send + Sync + 'static,
+    T: OutputType,
+    C: Fn(Services, P) -> FutC + Clone + Send + Sync + 'static,
+    FutC: Future<Output = AppResult<u64>> + Send + 'static,
+    F: FnOnce(Services, P, u64, u64) -> FutF,
+    FutF: Future<Output = AppResult<Vec<T>>>,
+{
+    let services = super::context::services(ctx).clone();
+    let counted = {
+        let (services, who) = (services.clone(), who.clone());
+        move || count(services.clone(), who.clone())
+    };
+    let max = super::context::max_page(ctx);
+    Ok(forward_page(page, &scope, max, counted, |offset, limit| {
+        fetch(services, who, offset, limit)
+    })
+    .await?)
 }
 
 #[cfg(test)]

@@ -95,6 +95,7 @@ impl Handlers {
             .with(reminders::ContactReviewReminders)
             .with(request_expiry::ExpireConnectionRequests)
             .with(crate::service::bulk_users::RunBulkUserJob)
+            .with(crate::service::user_sync::RunUserSync)
             .with(crate::service::notices::FanOutNotice {
                 batch: notice_batch,
             })

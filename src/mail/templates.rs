@@ -51,6 +51,16 @@ const FILES: &[(&str, &str, &str)] = &[
         include_str!("../../templates/mail/contact-review-reminder/de.toml"),
     ),
     (
+        "user-sync-auth-failed",
+        "en",
+        include_str!("../../templates/mail/user-sync-auth-failed/en.toml"),
+    ),
+    (
+        "user-sync-auth-failed",
+        "de",
+        include_str!("../../templates/mail/user-sync-auth-failed/de.toml"),
+    ),
+    (
         "address-bounced",
         "en",
         include_str!("../../templates/mail/address-bounced/en.toml"),

@@ -13,6 +13,7 @@ use crate::domain::values::{Name, Slug};
 use crate::error::{AppError, AppResult, UserError};
 use crate::store::constraint::{Violation, classify};
 use crate::store::entities::{account, user};
+use crate::store::user_links::Roles;
 use crate::store::{self, begin_write};
 
 /// A new account and its first admin.
@@ -85,7 +86,7 @@ impl Services {
             .insert_first_admin(&txn, account.id, &admin_input)
             .await
             .map_err(nest_admin_errors)?;
-        store::roles::set_user_roles(&txn, account.id, &[admin.id], &[role.id]).await?;
+        store::user_links::replace::<Roles>(&txn, account.id, admin.id, &[role.id]).await?;
         self.record(
             &txn,
             Some(account.id),

@@ -22,13 +22,12 @@ use crate::domain::bulk::{
     AgentChoice, FirstSeen, JobSource, JobStatus, MAX_ROWS, RowError, RowFacts, RowStatus,
     SourceRow, TemplateNeeds, ValidRow, Verdict, judge,
 };
-use crate::domain::ids::{AccountId, BulkUserJobId, GroupId, SkillId, UserId, UserViewId};
+use crate::domain::ids::{AccountId, BulkUserJobId, UserId, UserViewId};
 use crate::domain::permission::{Area, Level};
 use crate::domain::user::{UserKind, UserStatus};
 use crate::domain::values::{AgentId, Username};
 use crate::error::{AppError, AppResult, UserError};
 use crate::jobs::JobFailure;
-use crate::store::bulk_jobs::TemplateMemberships;
 use crate::store::constraint::{Violation, classify};
 use crate::store::entities::audit_event::ActorKind;
 use crate::store::entities::{bulk_user_job as job, bulk_user_job_row as job_row, user};
@@ -94,10 +93,9 @@ fn source_of(row: &job_row::Model) -> SourceRow {
     serde_json::from_value(row.source.clone()).unwrap_or_default()
 }
 
-/// The template user and what it gives.
+/// The template user (whose settings and ties are copied) and what its type asks of each row.
 struct Template {
     user: user::Model,
-    memberships: TemplateMemberships,
     needs: TemplateNeeds,
 }
 
@@ -568,49 +566,11 @@ impl Services {
                     "the template is an existing login user of the account",
                 ))
             })?;
-        let ids = [id];
-        let skills = store::named::skills_by_users(conn, account, &ids)
-            .await?
-            .remove(&id)
-            .unwrap_or_default()
-            .into_iter()
-            .map(|s| (SkillId(s.skill.id), s.level))
-            .collect();
-        let groups = store::named::groups_by_users(conn, account, &ids)
-            .await?
-            .remove(&id)
-            .unwrap_or_default()
-            .into_iter()
-            .map(|g| GroupId(g.id))
-            .collect();
-        let roles = store::roles::roles_by_users(conn, account, &ids)
-            .await?
-            .remove(&id)
-            .unwrap_or_default()
-            .into_iter()
-            .map(|r| r.id)
-            .collect();
-        let resources = store::telephony::access_by_users(conn, account, &ids)
-            .await?
-            .remove(&id)
-            .unwrap_or_default()
-            .into_iter()
-            .map(|a| (a.resource.id, a.level))
-            .collect();
         let needs = TemplateNeeds {
             phone_and_agent_id: user.user_type.is_some_and(|t| t.needs_phone_and_agent_id()),
             generates_agent_ids,
         };
-        Ok(Template {
-            user,
-            memberships: TemplateMemberships {
-                skills,
-                groups,
-                roles,
-                resources,
-            },
-            needs,
-        })
+        Ok(Template { user, needs })
     }
 
     /// Rows for pending users, in the order given: their records as they are now. A user without
@@ -849,14 +809,8 @@ impl Services {
                 pii: Some(json!({ "email": user.email, "phone": user.phone })),
             });
         }
-        store::bulk_jobs::copy_memberships(
-            &txn,
-            account,
-            &created,
-            &activated,
-            &template.memberships,
-        )
-        .await?;
+        store::bulk_jobs::copy_memberships(&txn, account, template.user.id, &created, &activated)
+            .await?;
         store::bulk_jobs::link_externals(&txn, account, links, now).await?;
         self.record_all(&txn, Some(account), &actor, events).await?;
         for result in &results {
@@ -872,11 +826,11 @@ impl Services {
         job.status = JobStatus::Running;
         job.started_at = job.started_at.or(Some(now));
         job.updated_at = now;
-        let stored = results
+        let stored: Vec<_> = results
             .into_iter()
             .map(|r| stored_row(account, id, r, Some(now)))
             .collect();
-        store::bulk_jobs::save_results(&txn, id, stored).await?;
+        store::bulk_jobs::save_results(&txn, id, &stored).await?;
         store::bulk_jobs::update_job(&txn, job).await?;
         txn.commit().await?;
         Ok(false)

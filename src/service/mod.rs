@@ -14,6 +14,7 @@ pub mod platform;
 pub mod roles;
 pub mod telephony;
 pub mod topics;
+pub mod user_sync;
 pub mod user_views;
 pub mod users;
 
@@ -23,12 +24,13 @@ use sea_orm::DatabaseConnection;
 
 use crate::clock::SharedClock;
 use crate::connectors::Connectors;
+use crate::connectors::upstream::Directories;
 use crate::crypto::keyring::KeyRing;
 use crate::domain::catalog::Catalog;
 use crate::mail::outbox::Mailer;
 
 /// What every service needs: the database, the clock, the catalog, the key ring, the mailer,
-/// the providers' connector checks and the settings services follow.
+/// the providers' connector checks and directories, and the settings services follow.
 #[derive(Clone)]
 pub struct Services {
     pub db: DatabaseConnection,
@@ -37,6 +39,8 @@ pub struct Services {
     pub keyring: Arc<KeyRing>,
     pub mailer: Arc<Mailer>,
     pub connectors: Arc<Connectors>,
+    /// The upstream directories user sync reads.
+    pub directories: Arc<Directories>,
     pub settings: Arc<ServiceSettings>,
 }
 

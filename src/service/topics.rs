@@ -548,7 +548,7 @@ impl Services {
 
     /// One email per reachable admin of the account (except `skip`), in their language, with
     /// `name` added to `context`.
-    async fn email_admins(
+    pub(super) async fn email_admins(
         &self,
         txn: &sea_orm::DatabaseTransaction,
         account: crate::domain::ids::AccountId,

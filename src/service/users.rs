@@ -15,6 +15,7 @@ use crate::domain::values::{AgentId, CountryCode, Email, LanguageTag, Name, Phon
 use crate::error::{AppError, AppResult, UserError};
 use crate::store::constraint::{Violation, classify};
 use crate::store::entities::{group, skill, user};
+use crate::store::user_links::{Groups, ResourceAccess, Roles, Skills};
 use crate::store::users::{UserFilter, UserOrder};
 use crate::store::{self, Conn, begin_write};
 
@@ -558,13 +559,13 @@ impl Services {
             let mut groups = groups.clone();
             groups.sort();
             groups.dedup();
-            store::named::set_user_groups(&txn, account, &[id], &groups).await?;
+            store::user_links::replace::<Groups>(&txn, account, id, &groups).await?;
         }
         if let Some(skills) = &patch.skills {
-            store::named::set_user_skills(&txn, account, &[id], skills).await?;
+            store::user_links::replace::<Skills>(&txn, account, id, skills).await?;
         }
         if let Some(access) = &patch.resource_access {
-            store::telephony::set_user_access(&txn, account, &[id], access).await?;
+            store::user_links::replace::<ResourceAccess>(&txn, account, id, access).await?;
         }
         self.record(
             &txn,
@@ -689,7 +690,7 @@ impl Services {
                 "you cannot assign a role that grants more than your own roles do",
             ));
         }
-        store::roles::set_user_roles(&txn, account, &[id], &roles).await?;
+        store::user_links::replace::<Roles>(&txn, account, id, &roles).await?;
         self.ensure_an_admin_remains(&txn, account).await?;
         self.record(
             &txn,
@@ -706,6 +707,99 @@ impl Services {
         .await?;
         txn.commit().await?;
         Ok(user)
+    }
+
+    /// Activates PENDING users (say, imported by user sync) with `roles`, all or none: each
+    /// takes a seat, so together they must fit the licence. The caller cannot hand out more
+    /// than they hold themselves.
+    pub async fn activate_users(
+        &self,
+        caller: &AccountUser,
+        ids: Vec<UserId>,
+        roles: Vec<RoleId>,
+    ) -> AppResult<Vec<user::Model>> {
+        caller.require_all(&[(Area::Users, Level::Full), (Area::Roles, Level::Full)])?;
+        let account = caller.account_id;
+        let (mut ids, mut roles) = (ids, roles);
+        ids.sort();
+        ids.dedup();
+        roles.sort();
+        roles.dedup();
+        if ids.is_empty() {
+            return Err(AppError::rejected(UserError::new(
+                &field("userIds"),
+                "REQUIRED",
+                "name at least one pending user",
+            )));
+        }
+        let txn = begin_write(&self.db).await?;
+        let now = self.clock.now();
+        // The account lock serialises seat counting with every other activation.
+        store::accounts::lock(&txn, account, now).await?;
+        let found = store::users::by_ids(&txn, account, &ids).await?;
+        let not_pending = ids.iter().any(|id| {
+            found
+                .get(id)
+                .is_none_or(|u| u.status != UserStatus::Pending || u.kind != UserKind::Login)
+        });
+        if not_pending {
+            return Err(AppError::rejected(UserError::new(
+                &field("userIds"),
+                "NOT_PENDING",
+                "every user must be a pending login user of the account",
+            )));
+        }
+        let role_models = store::roles::by_ids(&txn, account, &roles).await?;
+        if role_models.len() != roles.len() {
+            return Err(AppError::rejected(UserError::new(
+                &field("roleIds"),
+                "UNKNOWN_ROLE",
+                "a role does not exist in the account",
+            )));
+        }
+        let grants = store::roles::grants_by_roles(&txn, account, &role_models).await?;
+        if grants
+            .values()
+            .any(|grants| !grants.is_within(&caller.grants))
+        {
+            return Err(AppError::ForbiddenBecause(
+                "you cannot assign a role that grants more than your own roles do",
+            ));
+        }
+        let (_, free) = self.seats(&txn, account).await?;
+        if (ids.len() as u64) > free {
+            return Err(AppError::rejected(UserError::new(
+                &field("userIds"),
+                "LICENCE_LIMIT",
+                format!(
+                    "{} users need a seat and {free} are free: raise the licence limit or \
+                     activate fewer users",
+                    ids.len()
+                ),
+            )));
+        }
+        let mut activated = Vec::with_capacity(ids.len());
+        let mut events = Vec::with_capacity(ids.len());
+        for id in &ids {
+            store::users::set_status(&txn, account, *id, UserStatus::Active, now).await?;
+            store::user_links::replace::<Roles>(&txn, account, *id, &roles).await?;
+            events.push(Event {
+                action: "user.activated",
+                target_type: "User",
+                target_id: Some(id.to_string()),
+                details: json!({ "roleIds": roles.iter().map(ToString::to_string).collect::<Vec<_>>() }),
+                pii: None,
+            });
+        }
+        self.record_all(&txn, Some(account), &Actor::user(caller), events)
+            .await?;
+        for id in &ids {
+            if let Some(user) = store::users::find(&txn, account, *id).await? {
+                activated.push(user);
+            }
+        }
+        txn.commit().await?;
+        Ok(activated)
     }
 }
 

@@ -4,7 +4,7 @@
 use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
-use sea_orm::sea_query::Expr;
+use sea_orm::sea_query::{Alias, Expr, ExprTrait, IntoIden, Query, TableRef, ValueTuple};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, DbErr, EntityTrait, FromQueryResult, IntoActiveModel,
     PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Select, Set,
@@ -12,12 +12,9 @@ use sea_orm::{
 
 use super::Conn;
 use super::entities::{bulk_user_job as job, bulk_user_job_row as row, external_identity, user};
+use super::user_links::{self, Groups, ResourceAccess, Roles, Skills, UserLink};
 use crate::domain::bulk::{FirstSeen, JobStatus, RowStatus};
-use crate::domain::ids::{
-    AccountId, BulkUserJobId, ExternalIdentityId, GroupId, RoleId, SkillId, TelephonyResourceId,
-    UserId,
-};
-use crate::domain::telephony::AccessLevel;
+use crate::domain::ids::{AccountId, BulkUserJobId, ExternalIdentityId, UserId};
 
 pub async fn insert_job(conn: &impl Conn, model: job::Model) -> Result<job::Model, DbErr> {
     model.into_active_model().reset_all().insert(conn).await
@@ -98,22 +95,52 @@ pub async fn insert_rows(conn: &impl Conn, rows: Vec<row::Model>) -> Result<(), 
     super::insert_batched(conn, &models).await
 }
 
-/// Replaces processed rows with their results: one delete and one multi-row insert per chunk
+/// Results written per statement: six values each, within the values a PostgreSQL statement is
+/// kept to (see `insert_batched`).
+const RESULTS_PER_UPDATE: usize = 40;
+
+/// Writes processed rows' results in place, one `UPDATE … FROM (VALUES …)` per batch of rows,
 /// instead of one update per row.
 pub async fn save_results(
     conn: &impl Conn,
     job: BulkUserJobId,
-    rows: Vec<row::Model>,
+    rows: &[row::Model],
 ) -> Result<(), DbErr> {
-    if rows.is_empty() {
-        return Ok(());
+    let result = Alias::new("result");
+    let from_result = |column: &str| Expr::col((result.clone(), Alias::new(column)));
+    for batch in rows.chunks(RESULTS_PER_UPDATE) {
+        let results = batch
+            .iter()
+            .map(|r| {
+                ValueTuple::Many(vec![
+                    r.position.into(),
+                    r.status.into(),
+                    r.user_id.into(),
+                    r.agent_id.into(),
+                    r.errors.clone().into(),
+                    r.processed_at.into(),
+                ])
+            })
+            .collect();
+        let update = Query::update()
+            .table(row::Entity)
+            .values([
+                (row::Column::Status, from_result("column2")),
+                (row::Column::UserId, from_result("column3")),
+                (row::Column::AgentId, from_result("column4")),
+                (row::Column::Errors, from_result("column5")),
+                (row::Column::ProcessedAt, from_result("column6")),
+            ])
+            .from(TableRef::ValuesList(results, result.clone().into_iden()))
+            .and_where(Expr::col((row::Entity, row::Column::JobId)).eq(job))
+            .and_where(
+                Expr::col((row::Entity, row::Column::Position))
+                    .equals((result.clone(), Alias::new("column1"))),
+            )
+            .to_owned();
+        conn.execute(&update).await?;
     }
-    row::Entity::delete_many()
-        .filter(row::Column::JobId.eq(job))
-        .filter(row::Column::Position.is_in(rows.iter().map(|r| r.position)))
-        .exec(conn)
-        .await?;
-    insert_rows(conn, rows).await
+    Ok(())
 }
 
 /// The next rows still to process, in order.
@@ -396,23 +423,26 @@ pub async fn cancel_requested(conn: &impl Conn, id: BulkUserJobId) -> Result<boo
 pub async fn copy_memberships(
     conn: &impl Conn,
     account: AccountId,
+    template: UserId,
     created: &[UserId],
     activated: &[UserId],
-    template: &TemplateMemberships,
 ) -> Result<(), DbErr> {
-    if !activated.is_empty() {
-        super::named::set_user_skills(conn, account, activated, &template.skills).await?;
-        super::named::set_user_groups(conn, account, activated, &template.groups).await?;
-        super::roles::set_user_roles(conn, account, activated, &template.roles).await?;
-        super::telephony::set_user_access(conn, account, activated, &template.resources).await?;
-    }
-    if !created.is_empty() {
-        super::named::add_user_skills(conn, account, created, &template.skills).await?;
-        super::named::add_user_groups(conn, account, created, &template.groups).await?;
-        super::roles::add_user_roles(conn, account, created, &template.roles).await?;
-        super::telephony::add_user_access(conn, account, created, &template.resources).await?;
-    }
-    Ok(())
+    copy_ties::<Skills>(conn, account, template, created, activated).await?;
+    copy_ties::<Groups>(conn, account, template, created, activated).await?;
+    copy_ties::<Roles>(conn, account, template, created, activated).await?;
+    copy_ties::<ResourceAccess>(conn, account, template, created, activated).await
+}
+
+async fn copy_ties<L: UserLink>(
+    conn: &impl Conn,
+    account: AccountId,
+    template: UserId,
+    created: &[UserId],
+    activated: &[UserId],
+) -> Result<(), DbErr> {
+    user_links::remove_all::<L>(conn, account, activated).await?;
+    let users: Vec<UserId> = created.iter().chain(activated).copied().collect();
+    user_links::copy_from_template::<L>(conn, account, template, &users).await
 }
 
 /// Links users to their external records.
@@ -431,16 +461,9 @@ pub async fn link_externals(
             source: Set(source),
             external_id: Set(id),
             created_at: Set(now),
+            missing_since: Set(None),
+            missed_runs: Set(0),
         })
         .collect();
     super::insert_batched(conn, &models).await
-}
-
-/// What a template user gives every user made from it.
-#[derive(Clone, Debug, Default)]
-pub struct TemplateMemberships {
-    pub skills: Vec<(SkillId, i32)>,
-    pub groups: Vec<GroupId>,
-    pub roles: Vec<RoleId>,
-    pub resources: Vec<(TelephonyResourceId, AccessLevel)>,
 }

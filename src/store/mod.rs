@@ -16,8 +16,10 @@ pub mod notices;
 pub mod outbox;
 pub mod roles;
 pub mod schedules;
+pub mod sync;
 pub mod telephony;
 pub mod topics;
+pub mod user_links;
 pub mod user_views;
 pub mod users;
 

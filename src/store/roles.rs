@@ -217,41 +217,6 @@ pub async fn roles_by_users(
     Ok(result)
 }
 
-/// Replaces the roles of each of `users` with `roles`.
-pub async fn set_user_roles(
-    conn: &impl Conn,
-    account: AccountId,
-    users: &[UserId],
-    roles: &[RoleId],
-) -> Result<(), DbErr> {
-    user_role::Entity::delete_many()
-        .filter(user_role::Column::AccountId.eq(account))
-        .filter(user_role::Column::UserId.is_in(users.iter().copied()))
-        .exec(conn)
-        .await?;
-    add_user_roles(conn, account, users, roles).await
-}
-
-/// Gives each of `users`, who hold no role yet, `roles`.
-pub async fn add_user_roles(
-    conn: &impl Conn,
-    account: AccountId,
-    users: &[UserId],
-    roles: &[RoleId],
-) -> Result<(), DbErr> {
-    let rows: Vec<_> = users
-        .iter()
-        .flat_map(|user| {
-            roles.iter().map(|role| user_role::ActiveModel {
-                account_id: Set(account),
-                user_id: Set(*user),
-                role_id: Set(*role),
-            })
-        })
-        .collect();
-    super::insert_batched(conn, &rows).await
-}
-
 /// ACTIVE LOGIN users holding the Account Admin role.
 fn active_admins(account: AccountId) -> sea_orm::Select<user::Entity> {
     user::Entity::find()
@@ -304,4 +269,17 @@ pub async fn reachable_admins(
         .order_by_asc(user::Column::Id)
         .all(conn)
         .await
+}
+
+/// Whether `user` is an ACTIVE login user holding the Account Admin role.
+pub async fn is_active_admin(
+    conn: &impl Conn,
+    account: AccountId,
+    user: UserId,
+) -> Result<bool, DbErr> {
+    Ok(active_admins(account)
+        .filter(user::Column::Id.eq(user))
+        .count(conn)
+        .await?
+        > 0)
 }

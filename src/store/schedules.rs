@@ -130,3 +130,45 @@ pub async fn set_enabled(
         .await?;
     Ok(result.rows_affected == 1)
 }
+
+/// Changes how often a schedule fires and, with `next`, when it fires next.
+pub async fn retime(
+    conn: &impl Conn,
+    name: &str,
+    every_seconds: i64,
+    jitter_seconds: i32,
+    next: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+) -> Result<(), DbErr> {
+    let mut update = schedule::Entity::update_many()
+        .col_expr(schedule::Column::EverySeconds, Expr::value(every_seconds))
+        .col_expr(
+            schedule::Column::EveryMonths,
+            Expr::value(Option::<i32>::None),
+        )
+        .col_expr(schedule::Column::JitterSeconds, Expr::value(jitter_seconds))
+        .col_expr(schedule::Column::UpdatedAt, Expr::value(now))
+        .filter(schedule::Column::Name.eq(name));
+    if let Some(next) = next {
+        update = update.col_expr(schedule::Column::NextRunAt, Expr::value(next));
+    }
+    update.exec(conn).await?;
+    Ok(())
+}
+
+/// Plans the next run at `at` (a failing source's slower pace); the worker's own planning at
+/// completion then leaves it as it is.
+pub async fn plan_next(
+    conn: &impl Conn,
+    name: &str,
+    at: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Result<(), DbErr> {
+    schedule::Entity::update_many()
+        .col_expr(schedule::Column::NextRunAt, Expr::value(at))
+        .col_expr(schedule::Column::UpdatedAt, Expr::value(now))
+        .filter(schedule::Column::Name.eq(name))
+        .exec(conn)
+        .await?;
+    Ok(())
+}

@@ -6,7 +6,6 @@ use chrono::{DateTime, Utc};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, DbErr, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder,
-    Set,
 };
 
 use super::Conn;
@@ -123,40 +122,4 @@ pub async fn access_by_users(
         }
     }
     Ok(result)
-}
-
-/// Replaces the access of each of `users` with `grants`.
-pub async fn set_user_access(
-    conn: &impl Conn,
-    account: AccountId,
-    users: &[UserId],
-    grants: &[(TelephonyResourceId, AccessLevel)],
-) -> Result<(), DbErr> {
-    access::Entity::delete_many()
-        .filter(access::Column::AccountId.eq(account))
-        .filter(access::Column::UserId.is_in(users.iter().copied()))
-        .exec(conn)
-        .await?;
-    add_user_access(conn, account, users, grants).await
-}
-
-/// Gives each of `users`, who have no queue or line access yet, `grants`.
-pub async fn add_user_access(
-    conn: &impl Conn,
-    account: AccountId,
-    users: &[UserId],
-    grants: &[(TelephonyResourceId, AccessLevel)],
-) -> Result<(), DbErr> {
-    let rows: Vec<_> = users
-        .iter()
-        .flat_map(|user| {
-            grants.iter().map(|(resource, level)| access::ActiveModel {
-                account_id: Set(account),
-                user_id: Set(*user),
-                resource_id: Set(*resource),
-                level: Set(*level),
-            })
-        })
-        .collect();
-    super::insert_batched(conn, &rows).await
 }

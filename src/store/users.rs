@@ -215,3 +215,27 @@ pub async fn find_with_account(
         .await?;
     Ok(found.and_then(|(user, account)| account.map(|account| (user, account))))
 }
+
+/// Sets a user's status (user sync deactivating a user gone upstream).
+pub async fn set_status(
+    conn: &impl Conn,
+    account: AccountId,
+    id: UserId,
+    status: UserStatus,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<(), DbErr> {
+    user::Entity::update_many()
+        .col_expr(
+            user::Column::Status,
+            sea_orm::sea_query::Expr::value(status),
+        )
+        .col_expr(
+            user::Column::UpdatedAt,
+            sea_orm::sea_query::Expr::value(now),
+        )
+        .filter(user::Column::AccountId.eq(account))
+        .filter(user::Column::Id.eq(id))
+        .exec(conn)
+        .await?;
+    Ok(())
+}

@@ -1,5 +1,6 @@
 use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object};
 
+use super::patch;
 use crate::domain::ids::{GroupId, RoleId, SkillId, TelephonyResourceId, UserId};
 use crate::graphql::context::{caller, services};
 use crate::graphql::relay::{decode_all, decode_typed};
@@ -9,7 +10,6 @@ use crate::graphql::types::payload::payload;
 use crate::graphql::types::role::ROLE;
 use crate::graphql::types::telephony::TELEPHONY_RESOURCE;
 use crate::graphql::types::user::{USER, User};
-use crate::service::Patch;
 use crate::service::users::{NewUserInput, UserPatch};
 
 /// A new login user or non-login contact.
@@ -146,19 +146,48 @@ payload!(
     AssignRolesPayload { user: User }
 );
 
-fn patch<T>(value: MaybeUndefined<T>) -> Patch<T> {
-    match value {
-        MaybeUndefined::Undefined => Patch::Keep,
-        MaybeUndefined::Null => Patch::Clear,
-        MaybeUndefined::Value(value) => Patch::Set(value),
-    }
+/// Pending users to activate, and the roles they get.
+#[derive(InputObject)]
+pub struct ActivateUsersInput {
+    /// Echoed by the payload.
+    pub client_mutation_id: Option<String>,
+    /// Global ids of PENDING login users: 1 to 250.
+    #[graphql(validator(max_items = 250))]
+    pub user_ids: Vec<ID>,
+    /// Global ids of the roles every one of them will hold. At most 250.
+    #[graphql(validator(max_items = 250))]
+    pub role_ids: Vec<ID>,
 }
+
+payload!(
+    /// The activated users.
+    ActivateUsersPayload { users: Vec<User> }
+);
 
 #[derive(Default)]
 pub struct UserMutation;
 
 #[Object]
 impl UserMutation {
+    /// Activates pending users (say, imported by user sync) with the given roles, all or none:
+    /// each takes a seat, and together they must fit the licence (LICENCE_LIMIT). Needs USERS
+    /// FULL and ROLES FULL, and every grant of the roles. To copy a template user's settings
+    /// instead, use `createUsersFromTemplate` with `pendingUserIds`.
+    async fn activate_users(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The users and their roles.")] input: ActivateUsersInput,
+    ) -> async_graphql::Result<ActivateUsersPayload> {
+        let users = decode_all::<UserId>(&input.user_ids, USER)?;
+        let roles = decode_all::<RoleId>(&input.role_ids, ROLE)?;
+        let result = services(ctx)
+            .activate_users(caller(ctx)?, users, roles)
+            .await;
+        ActivateUsersPayload::from_result(input.client_mutation_id, result, |users| {
+            users.into_iter().map(User).collect()
+        })
+    }
+
     /// Creates a login user (holds a licence seat while ACTIVE: LICENCE_LIMIT when none is free)
     /// or a non-login contact. Needs USERS FULL, and USER_PII FULL to set an email or phone.
     async fn create_user(
@@ -239,7 +268,7 @@ impl UserMutation {
             email: patch(input.email),
             phone: patch(input.phone),
             preferred_language: patch(input.preferred_language),
-            user_type: patch(input.user_type.map_value(Into::into)),
+            user_type: patch(input.user_type),
             country: patch(input.country),
             telephony_region: patch(input.telephony_region),
             licence_type: patch(input.licence_type),

@@ -2,7 +2,7 @@ use async_graphql::connection::Connection;
 use async_graphql::{Context, ID, Object};
 
 use crate::domain::ids::BulkUserJobId;
-use crate::graphql::context::{caller, max_page, services};
+use crate::graphql::context::{caller, services};
 use crate::graphql::relay::{self, CursorScope, TotalCount, decode_typed};
 use crate::graphql::types::bulk_users::{BULK_USER_JOB, BulkUserJob};
 
@@ -27,25 +27,18 @@ impl BulkUserQuery {
         after: Option<String>,
     ) -> async_graphql::Result<Connection<String, BulkUserJob, TotalCount>> {
         let caller = caller(ctx)?.clone();
-        let services = services(ctx).clone();
         let scope = CursorScope {
             list: "bulkUserJobs",
             ordering: "NEWEST".into(),
             account: Some(caller.account_id),
         };
-        let count = {
-            let (services, caller) = (services.clone(), caller.clone());
-            move || {
-                let (services, caller) = (services.clone(), caller.clone());
-                async move { services.bulk_user_job_count(&caller).await }
-            }
-        };
-        Ok(relay::forward_page(
+        relay::services_page(
+            ctx,
+            caller,
             (first, after),
-            &scope,
-            max_page(ctx),
-            count,
-            |offset, limit| async move {
+            scope,
+            move |services, caller| async move { services.bulk_user_job_count(&caller).await },
+            move |services, caller, offset, limit| async move {
                 Ok(services
                     .bulk_user_jobs(&caller, offset, limit)
                     .await?
@@ -54,7 +47,7 @@ impl BulkUserQuery {
                     .collect())
             },
         )
-        .await?)
+        .await
     }
 
     /// One bulk user job of the account. Needs BULK_USERS READ.

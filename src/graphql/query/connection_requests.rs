@@ -2,7 +2,7 @@ use async_graphql::connection::Connection;
 use async_graphql::{Context, ID, Object};
 
 use crate::domain::ids::ConnectionRequestId;
-use crate::graphql::context::{caller, max_page, services};
+use crate::graphql::context::{caller, services};
 use crate::graphql::relay::{self, CursorScope, TotalCount, decode_typed};
 use crate::graphql::types::connection_request::{CONNECTION_REQUEST, ConnectionRequest};
 use crate::graphql::types::enums::ConnectionRequestStatus;
@@ -30,26 +30,21 @@ impl ConnectionRequestQuery {
         after: Option<String>,
     ) -> async_graphql::Result<Connection<String, ConnectionRequest, TotalCount>> {
         let caller = caller(ctx)?.clone();
-        let services = services(ctx).clone();
         let status = status.map(Into::into);
         let scope = CursorScope {
             list: "connectionRequests",
             ordering: format!("NEWEST{status:?}"),
             account: Some(caller.account_id),
         };
-        let count = {
-            let (services, caller) = (services.clone(), caller.clone());
-            move || {
-                let (services, caller) = (services.clone(), caller.clone());
-                async move { services.connection_request_count(&caller, status).await }
-            }
-        };
-        Ok(relay::forward_page(
+        relay::services_page(
+            ctx,
+            caller,
             (first, after),
-            &scope,
-            max_page(ctx),
-            count,
-            |offset, limit| async move {
+            scope,
+            move |services, caller| async move {
+                services.connection_request_count(&caller, status).await
+            },
+            move |services, caller, offset, limit| async move {
                 Ok(services
                     .connection_requests(&caller, status, offset, limit)
                     .await?
@@ -58,7 +53,7 @@ impl ConnectionRequestQuery {
                     .collect())
             },
         )
-        .await?)
+        .await
     }
 
     /// One connection request of the account. Needs CONNECTION_REQUESTS READ.

@@ -8,6 +8,7 @@ mod directory;
 mod integrations;
 pub mod notices;
 mod platform;
+mod user_sync;
 pub mod users;
 
 use async_graphql::{Context, ID, MergedObject, Object};
@@ -31,6 +32,7 @@ pub struct Query(
     notices::NoticeQuery,
     connection_requests::ConnectionRequestQuery,
     bulk_users::BulkUserQuery,
+    user_sync::UserSyncQuery,
 );
 
 #[derive(Default)]

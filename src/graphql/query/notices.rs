@@ -7,7 +7,7 @@ use async_graphql::{Context, Enum, ID, InputObject, Object};
 
 use crate::domain::contact::Audience;
 use crate::error::AppError;
-use crate::graphql::context::{max_page, services};
+use crate::graphql::context::services;
 use crate::graphql::relay::{self, CursorScope, TotalCount};
 use crate::graphql::types::enums::ContactTopicName;
 use crate::graphql::types::notice::{NoticeAudience, PlatformNotice, notice_id, operator};
@@ -98,30 +98,22 @@ impl NoticeQuery {
         first: Option<i32>,
         #[graphql(desc = "Start after this edge `cursor`.")] after: Option<String>,
     ) -> async_graphql::Result<Connection<String, PlatformNotice, TotalCount>> {
-        let operator = operator(ctx)?;
-        let services = services(ctx).clone();
         let scope = CursorScope {
             list: "notices",
             ordering: "CREATED_AT_DESC".into(),
             account: None,
         };
-        let count = {
-            let (services, operator) = (services.clone(), operator.clone());
-            move || {
-                let (services, operator) = (services.clone(), operator.clone());
-                async move {
-                    services
-                        .notices_count(&PlatformCaller::Operator(&operator))
-                        .await
-                }
-            }
-        };
-        Ok(relay::forward_page(
+        relay::services_page(
+            ctx,
+            operator(ctx)?.clone(),
             (first, after),
-            &scope,
-            max_page(ctx),
-            count,
-            |offset, limit| async move {
+            scope,
+            move |services, operator| async move {
+                services
+                    .notices_count(&PlatformCaller::Operator(&operator))
+                    .await
+            },
+            move |services, operator, offset, limit| async move {
                 let notices = services
                     .notices(&PlatformCaller::Operator(&operator), offset, limit)
                     .await?;
@@ -131,6 +123,6 @@ impl NoticeQuery {
                     .collect())
             },
         )
-        .await?)
+        .await
     }
 }

@@ -9,7 +9,7 @@ use super::enums::{BulkUserJobSource, BulkUserJobStatus, BulkUserRowStatus};
 use super::user::User;
 use crate::domain::bulk::{RowError, SourceRow};
 use crate::domain::permission::{Area, Level};
-use crate::graphql::context::{caller, loaders, max_page, services};
+use crate::graphql::context::{caller, loaders};
 use crate::graphql::errors::{deny_field, guarded};
 use crate::graphql::relay::{self, CursorScope, TotalCount, encode_id};
 use crate::service::bulk_users::RowOutcome;
@@ -110,7 +110,6 @@ impl BulkUserJob {
         after: Option<String>,
     ) -> async_graphql::Result<Connection<String, BulkUserRow, TotalCount>> {
         let caller = caller(ctx)?.clone();
-        let services = services(ctx).clone();
         let status = status.map(Into::into);
         let id = self.0.id;
         let scope = CursorScope {
@@ -118,19 +117,15 @@ impl BulkUserJob {
             ordering: format!("{id}{status:?}"),
             account: Some(caller.account_id),
         };
-        let count = {
-            let (services, caller) = (services.clone(), caller.clone());
-            move || {
-                let (services, caller) = (services.clone(), caller.clone());
-                async move { services.bulk_user_job_row_count(&caller, id, status).await }
-            }
-        };
-        Ok(relay::forward_page(
+        relay::services_page(
+            ctx,
+            caller,
             (first, after),
-            &scope,
-            max_page(ctx),
-            count,
-            |offset, limit| async move {
+            scope,
+            move |services, caller| async move {
+                services.bulk_user_job_row_count(&caller, id, status).await
+            },
+            move |services, caller, offset, limit| async move {
                 Ok(services
                     .bulk_user_job_rows(&caller, id, status, offset, limit)
                     .await?
@@ -139,7 +134,7 @@ impl BulkUserJob {
                     .collect())
             },
         )
-        .await?)
+        .await
     }
 }
 

@@ -2,7 +2,9 @@
 
 use async_graphql::Enum;
 
-use crate::domain::{bulk, catalog, connection_request, contact, permission, telephony, user};
+use crate::domain::{
+    bulk, catalog, connection_request, contact, permission, sync, telephony, user,
+};
 use crate::store::entities::{audit_event, connection};
 
 /// Declares a GraphQL enum with one variant per domain variant, and conversions both ways.
@@ -304,5 +306,95 @@ mirror_enum!(
         Read,
         /// Also work in it and change its settings.
         Full,
+    }
+);
+
+mirror_enum!(
+    /// Which attribute matches an unlinked upstream record to an existing user.
+    SyncPrimaryIdentifier => sync::PrimaryIdentifier {
+        /// The username, in any letter case.
+        Username,
+        /// The email, in any letter case.
+        Email,
+        /// Only a link made earlier: every unlinked record becomes a new pending user.
+        ExternalId,
+    }
+);
+
+mirror_enum!(
+    /// The health of a sync source.
+    SyncSourceStatus => sync::SourceStatus {
+        /// The last run could read the upstream.
+        Ok,
+        /// The upstream refused the credentials: fix the connection.
+        AuthFailed,
+        /// The last runs failed for another reason; runs are spaced out until one succeeds.
+        Failing,
+    }
+);
+
+mirror_enum!(
+    /// What started a sync run.
+    SyncRunTrigger => sync::RunTrigger {
+        /// The first run, right after enabling.
+        Enable,
+        /// The source's schedule.
+        Schedule,
+        /// `runUserSyncNow` or `previewUserSync`.
+        Manual,
+    }
+);
+
+mirror_enum!(
+    /// Where a sync run stands.
+    SyncRunStatus => sync::RunStatus {
+        /// Recorded; a worker will start it shortly.
+        Queued,
+        /// Fetching or applying.
+        Running,
+        /// More users would be flagged or deactivated than the safeguard allows: approve or
+        /// reject the run.
+        AwaitingApproval,
+        /// Every change was applied.
+        Succeeded,
+        /// The fetch was complete but some users' changes failed: see the items.
+        Partial,
+        /// The fetch was incomplete or empty: nothing was changed (see `error`).
+        Failed,
+        /// An admin rejected the run: nothing was changed.
+        Rejected,
+    }
+);
+
+mirror_enum!(
+    /// What a sync run did (or would do) for one user.
+    SyncItemAction => sync::ItemAction {
+        /// A new PENDING user (no seat, no roles).
+        Create,
+        /// An existing user matched by the primary identifier, linked from now on.
+        Link,
+        /// Names or email changed upstream.
+        Update,
+        /// A user flagged as gone upstream is back.
+        Returned,
+        /// Gone upstream: flagged (`missingUpstreamSince`), never deleted.
+        FlagMissing,
+        /// Gone upstream for as many complete runs as the policy allows: deactivated.
+        Deactivate,
+        /// More than one user could be meant, or the one found is linked to another record.
+        Conflict,
+    }
+);
+
+mirror_enum!(
+    /// Whether an item's change happened.
+    SyncItemStatus => sync::ItemStatus {
+        /// Previewed: nothing was changed.
+        Planned,
+        Applied,
+        /// Refused (see `error`).
+        Failed,
+        /// Nothing was done: a conflict waits for an admin.
+        Skipped,
     }
 );

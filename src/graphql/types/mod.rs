@@ -16,5 +16,6 @@ pub mod platform;
 pub mod role;
 pub mod telephony;
 pub mod user;
+pub mod user_sync;
 pub mod user_view;
 pub mod viewer;

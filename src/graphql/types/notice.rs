@@ -234,38 +234,30 @@ impl PlatformNotice {
         first: Option<i32>,
         #[graphql(desc = "Start after this edge `cursor`.")] after: Option<String>,
     ) -> async_graphql::Result<Connection<String, NoticeRecipient, TotalCount>> {
-        let services = services(ctx).clone();
-        let operator = self.operator.clone();
         let id = self.notice.id;
         let scope = CursorScope {
             list: "noticeRecipients",
             ordering: id.to_string(),
             account: None,
         };
-        let count = {
-            let (services, operator) = (services.clone(), operator.clone());
-            move || {
-                let (services, operator) = (services.clone(), operator.clone());
-                async move {
-                    services
-                        .notice_recipient_count(&PlatformCaller::Operator(&operator), id)
-                        .await
-                }
-            }
-        };
-        Ok(relay::forward_page(
+        relay::services_page(
+            ctx,
+            self.operator.clone(),
             (first, after),
-            &scope,
-            max_page(ctx),
-            count,
-            |offset, limit| async move {
+            scope,
+            move |services, operator| async move {
+                services
+                    .notice_recipient_count(&PlatformCaller::Operator(&operator), id)
+                    .await
+            },
+            move |services, operator, offset, limit| async move {
                 let rows = services
                     .notice_recipients(&PlatformCaller::Operator(&operator), id, offset, limit)
                     .await?;
                 Ok(rows.into_iter().map(NoticeRecipient).collect())
             },
         )
-        .await?)
+        .await
     }
 }
 

@@ -189,6 +189,18 @@ impl User {
         let check = caller(ctx).and_then(|c| c.require(Area::AccountContacts, Level::Read));
         guarded(ctx, check, || Some(self.0.may_contact_for_product_updates))
     }
+    /// Since when a user sync has not found this user upstream: flagged, never deleted (null
+    /// while the upstream lists them, or for users no sync links).
+    async fn missing_upstream_since(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Option<chrono::DateTime<chrono::Utc>>> {
+        Ok(loaders(ctx)?
+            .missing_upstream_of_user
+            .load_one(self.0.id)
+            .await?
+            .flatten())
+    }
     /// Every change of the consent flags, newest first: which, the new value, who and when.
     /// Needs ACCOUNT_CONTACTS READ.
     async fn consent_history(

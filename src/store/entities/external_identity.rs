@@ -12,6 +12,10 @@ pub struct Model {
     pub source: String,
     pub external_id: String,
     pub created_at: DateTimeUtc,
+    /// Since when a user sync has not found the record upstream (never deleted: flagged).
+    pub missing_since: Option<DateTimeUtc>,
+    /// Consecutive complete sync runs that did not find the record.
+    pub missed_runs: i32,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
