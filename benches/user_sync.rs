@@ -103,6 +103,9 @@ async fn main() {
         .skip(1)
         .find_map(|arg| arg.parse().ok())
         .unwrap_or(100_000);
+    if std::env::var_os("RUST_LOG").is_some() {
+        liaison::telemetry::init(liaison::config::LogFormat::Text);
+    }
     let bench = Bench::start(|_| {}).await;
     let services = &bench.app.core.services;
     let admin = bench.account(10).await;

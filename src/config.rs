@@ -143,6 +143,9 @@ pub struct Config {
     pub sync_retry_base_millis: u64,
     /// The longest wait a sync honours for a rate limit (`Retry-After`, `X-RateLimit-Reset`).
     pub sync_max_wait_seconds: u64,
+    /// Whether a directory's URL may point into the server's own networks (loopback, private
+    /// addresses); unset: yes in development, no in production.
+    pub sync_allow_private_addresses: Option<bool>,
     /// Rate limits; `false` switches every limit off (benchmarks).
     pub rate_limit_enabled: bool,
     pub rate_limit_per_ip_per_minute: u32,
@@ -210,6 +213,7 @@ impl Default for Config {
             sync_retry_attempts: 4,
             sync_retry_base_millis: 500,
             sync_max_wait_seconds: 60,
+            sync_allow_private_addresses: None,
             rate_limit_window_seconds: 60,
             client_ip_header: None,
         }

@@ -366,5 +366,8 @@ fn directories_from_config(config: &Config) -> Directories {
             base_delay: std::time::Duration::from_millis(config.sync_retry_base_millis),
             max_wait: std::time::Duration::from_secs(config.sync_max_wait_seconds),
         },
+        config
+            .sync_allow_private_addresses
+            .unwrap_or(!config.is_production()),
     )
 }

@@ -12,7 +12,7 @@ use serde_json::Value;
 
 use super::upstream::{
     DirectorySettings, FetchError, JsonGet, RetryPolicy, UpstreamDirectory, UpstreamPages,
-    UpstreamUser, get_json,
+    UpstreamUser, ensure_public, get_json,
 };
 
 pub const KEY: &str = "scim";
@@ -31,6 +31,9 @@ pub struct ScimDirectory {
     retry: RetryPolicy,
     /// Used when the connection sets no `page_size`.
     page_size: u32,
+    /// Refuse base URLs on the server's own networks (a URL a connector typed must not reach
+    /// inside them).
+    public_only: bool,
 }
 
 impl ScimDirectory {
@@ -44,7 +47,15 @@ impl ScimDirectory {
             http,
             retry,
             page_size: page_size.clamp(1, MAX_PAGE_SIZE),
+            public_only: false,
         }
+    }
+
+    /// With `true`, a base URL that is or resolves to a loopback, private or link-local address
+    /// fails the fetch (see [`ensure_public`]).
+    pub fn public_only(mut self, public_only: bool) -> Self {
+        self.public_only = public_only;
+        self
     }
 }
 
@@ -101,6 +112,7 @@ impl UpstreamDirectory for ScimDirectory {
             page_size,
             next_index: 1,
             total: None,
+            public_only: self.public_only,
         }))
     }
 }
@@ -125,6 +137,8 @@ struct UserPages {
     next_index: u64,
     /// `totalResults` of the last page; `None` before the first.
     total: Option<u64>,
+    /// Checked before the first request.
+    public_only: bool,
 }
 
 /// A ListResponse (RFC 7644 §3.4.2), with what we read.
@@ -171,6 +185,9 @@ impl UpstreamPages for UserPages {
     async fn next_page(&mut self) -> Result<Option<Vec<UpstreamUser>>, FetchError> {
         if self.total.is_some_and(|total| self.next_index > total) {
             return Ok(None);
+        }
+        if self.public_only && self.total.is_none() {
+            ensure_public(&self.users_url).await?;
         }
         let url = format!(
             "{}?startIndex={}&count={}",

@@ -106,10 +106,13 @@ pub struct Directories(HashMap<&'static str, Arc<dyn UpstreamDirectory>>);
 impl Directories {
     /// Every provider, sharing one HTTP client; `intercom_base_url` replaces Intercom's regional
     /// host (a proxy or a test double).
+    /// `private_addresses`: whether a SCIM base URL may point into the server's own networks
+    /// (development and tests; never in production unless an operator says so).
     pub fn new(
         http: reqwest::Client,
         intercom_base_url: Option<String>,
         retry: RetryPolicy,
+        private_addresses: bool,
     ) -> Self {
         let providers: [Arc<dyn UpstreamDirectory>; 2] = [
             Arc::new(IntercomDirectory::new(
@@ -117,7 +120,7 @@ impl Directories {
                 intercom_base_url,
                 retry.clone(),
             )),
-            Arc::new(ScimDirectory::new(http, retry)),
+            Arc::new(ScimDirectory::new(http, retry).public_only(!private_addresses)),
         ];
         Self(
             providers
@@ -310,6 +313,70 @@ fn until(at: DateTime<Utc>, now: DateTime<Utc>) -> Duration {
     (at - now).to_std().unwrap_or(Duration::ZERO)
 }
 
+/// Refuses a URL whose host is, or resolves to, an address of the server's own networks
+/// (loopback, private, link-local, shared, …): a URL a connector typed must not reach services
+/// that only the server can (SSRF). The check runs before the first request of a listing.
+pub async fn ensure_public(url: &str) -> Result<(), FetchError> {
+    let parsed = reqwest::Url::parse(url)
+        .map_err(|_| FetchError::Misconfigured("the directory URL is not valid".into()))?;
+    let host = parsed
+        .host_str()
+        .ok_or_else(|| FetchError::Misconfigured("the directory URL names no host".into()))?
+        .trim_matches(['[', ']'])
+        .to_owned();
+    let port = parsed.port_or_known_default().unwrap_or(443);
+    let addresses: Vec<std::net::SocketAddr> = tokio::net::lookup_host((host.as_str(), port))
+        .await
+        .map_err(|_| FetchError::Unavailable(format!("{host} could not be resolved")))?
+        .collect();
+    if addresses.is_empty() {
+        return Err(FetchError::Unavailable(format!(
+            "{host} could not be resolved"
+        )));
+    }
+    if addresses.iter().any(|address| !is_public(address.ip())) {
+        return Err(FetchError::Misconfigured(format!(
+            "{host} is an address of a private network, which a directory may not use"
+        )));
+    }
+    Ok(())
+}
+
+/// Whether `ip` is reachable on the public internet (not loopback, private, link-local,
+/// shared, documentation, multicast or reserved).
+pub fn is_public(ip: std::net::IpAddr) -> bool {
+    use std::net::IpAddr;
+    match ip {
+        IpAddr::V4(v4) => {
+            let [a, b, c, _] = v4.octets();
+            !(v4.is_private()
+                || v4.is_loopback()
+                || v4.is_link_local()
+                || v4.is_broadcast()
+                || v4.is_documentation()
+                || v4.is_unspecified()
+                || v4.is_multicast()
+                || a == 0
+                || (a == 100 && (64..128).contains(&b))
+                || (a == 192 && b == 0 && c == 0)
+                || (a == 198 && (18..20).contains(&b))
+                || a >= 240)
+        }
+        IpAddr::V6(v6) => {
+            if let Some(v4) = v6.to_ipv4_mapped() {
+                return is_public(IpAddr::V4(v4));
+            }
+            let first = v6.segments()[0];
+            !(v6.is_loopback()
+                || v6.is_unspecified()
+                || v6.is_multicast()
+                || (first & 0xfe00) == 0xfc00
+                || (first & 0xffc0) == 0xfe80
+                || (first == 0x2001 && v6.segments()[1] == 0x0db8))
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -368,6 +435,28 @@ mod tests {
             let third = backoff(&retry, 3);
             assert!(third >= Duration::from_millis(200) && third <= Duration::from_millis(400));
             assert!(backoff(&retry, 9) <= Duration::from_millis(500));
+        }
+    }
+
+    #[test]
+    fn only_public_addresses_count_as_public() {
+        for private in [
+            "127.0.0.1",
+            "10.1.2.3",
+            "172.16.0.1",
+            "192.168.1.1",
+            "169.254.169.254",
+            "100.64.0.1",
+            "0.0.0.0",
+            "::1",
+            "fd00::1",
+            "fe80::1",
+            "::ffff:10.0.0.1",
+        ] {
+            assert!(!is_public(private.parse().unwrap()), "{private}");
+        }
+        for public in ["93.184.216.34", "1.1.1.1", "2606:4700:4700::1111"] {
+            assert!(is_public(public.parse().unwrap()), "{public}");
         }
     }
 }

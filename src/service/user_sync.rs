@@ -15,7 +15,7 @@ use serde_json::{Value, json};
 use super::audit::{Actor, Event};
 use super::{Patch, Services};
 use crate::auth::principal::AccountUser;
-use crate::connectors::upstream::{DirectorySettings, FetchError, UpstreamUser};
+use crate::connectors::upstream::{DirectorySettings, FetchError, UpstreamPages, UpstreamUser};
 use crate::domain::ids::{AccountId, SyncRunId, SyncSourceId, UserId};
 use crate::domain::permission::{Area, Level};
 use crate::domain::sync::{
@@ -148,6 +148,60 @@ fn upstream_of(record: &staged::Model) -> UpstreamUser {
 /// Keeps a staged value within its column; longer values fail the record's checks anyway.
 fn bounded(value: &Option<String>) -> Option<String> {
     value.as_ref().map(|v| v.chars().take(1000).collect())
+}
+
+/// Reads a listing's pages into `ahead` until it ends, fails, or nobody reads any more.
+async fn read_ahead(
+    mut pages: Box<dyn UpstreamPages>,
+    ahead: tokio::sync::mpsc::Sender<Result<Vec<UpstreamUser>, FetchError>>,
+) {
+    loop {
+        let (page, last) = match pages.next_page().await {
+            Ok(Some(page)) => (Ok(page), false),
+            Ok(None) => return,
+            Err(error) => (Err(error), true),
+        };
+        if ahead.send(page).await.is_err() || last {
+            return;
+        }
+    }
+}
+
+/// A new PENDING login user (no seat, no roles) from an upstream record.
+fn pending_user(
+    id: UserId,
+    account: AccountId,
+    record: &UpstreamUser,
+    username: &str,
+    now: DateTime<Utc>,
+) -> user::ActiveModel {
+    user::ActiveModel {
+        id: Set(id),
+        account_id: Set(account),
+        kind: Set(UserKind::Login),
+        status: Set(UserStatus::Pending),
+        username: Set(Some(username.to_owned())),
+        username_key: Set(Some(username.to_lowercase())),
+        display_name: Set(record.display_name.clone()),
+        first_name: Set(record.first_name.clone()),
+        last_name: Set(record.last_name.clone()),
+        email_key: Set(record.email.as_ref().map(|e| e.to_lowercase())),
+        email: Set(record.email.clone()),
+        phone: Set(None),
+        preferred_language: Set(None),
+        user_type: Set(None),
+        country: Set(None),
+        telephony_region: Set(None),
+        licence_type: Set(None),
+        agent_id: Set(None),
+        email_invalid_at: Set(None),
+        title: Set(None),
+        is_distribution_list: Set(false),
+        may_contact_for_interviews: Set(true),
+        may_contact_for_product_updates: Set(true),
+        created_at: Set(now),
+        updated_at: Set(now),
+    }
 }
 
 impl Services {
@@ -610,8 +664,10 @@ impl Services {
         run.updated_at = now;
         run = store::sync::update_run(&self.db, run).await?;
         if run.fetched == 0 {
+            let started = std::time::Instant::now();
             match self.fetch(&run, &source).await? {
                 Ok(fetched) => {
+                    tracing::info!(run = %id, fetched, seconds = started.elapsed().as_secs_f64(), "user sync fetched the listing");
                     run.fetched = fetched;
                     run.updated_at = self.clock.now();
                     run = store::sync::update_run(&self.db, run).await?;
@@ -658,19 +714,22 @@ impl Services {
         let secrets = self.connection_secrets(&connection)?;
         let empty = serde_json::Map::new();
         let plain = connection.settings.as_object().unwrap_or(&empty);
-        let mut pages = match directory.list_users(&DirectorySettings {
+        let pages = match directory.list_users(&DirectorySettings {
             plain,
             secrets: &secrets,
         }) {
             Ok(pages) => pages,
             Err(error) => return Ok(Err(RunFailure::Fetch(error))),
         };
+        // The next page is read while this one is staged: one page ahead, so memory holds two.
+        let (ahead, mut received) = tokio::sync::mpsc::channel(1);
+        let reader = tokio::spawn(read_ahead(pages, ahead));
         let mut position = 0;
         loop {
-            let page = match pages.next_page().await {
-                Ok(Some(page)) => page,
-                Ok(None) => break,
-                Err(error) => return Ok(Err(RunFailure::Fetch(error))),
+            let page = match received.recv().await {
+                Some(Ok(page)) => page,
+                None => break,
+                Some(Err(error)) => return Ok(Err(RunFailure::Fetch(error))),
             };
             let mut models = Vec::with_capacity(page.len());
             for record in &page {
@@ -696,6 +755,9 @@ impl Services {
             // A record listed twice (the upstream changed while we paged) is staged once.
             store::sync::stage(&self.db, &models).await?;
         }
+        reader
+            .await
+            .map_err(|error| AppError::Internal(format!("the page reader stopped: {error}")))?;
         let fetched = store::sync::count_staged(&self.db, run.id).await?;
         if fetched == 0 {
             return Ok(Err(RunFailure::Empty));
@@ -791,12 +853,12 @@ impl Services {
             .chunk_facts(&txn, run, key, identifier, has_usernames, &records)
             .await?;
         let now = self.clock.now();
-        let actor = Actor::system("user sync");
+        // Each record's item and what is left to apply: planned first, in listing order.
         let mut items = Vec::new();
-        let mut events = Vec::new();
+        let mut to_apply: Vec<(usize, UpstreamUser, Plan)> = Vec::new();
         for (record, facts) in records.iter().zip(facts) {
             let upstream = upstream_of(record);
-            let planned = plan(&upstream, &facts, source.primary_identifier, has_usernames);
+            let planned = plan(&upstream, &facts, identifier, has_usernames);
             let Some(action) = planned.action() else {
                 run.unchanged += 1;
                 continue;
@@ -812,62 +874,61 @@ impl Services {
                 changes: None,
                 error: None,
             };
-            let invalid = invalid_value(&upstream, &planned);
             match &planned {
                 Plan::Conflict { candidates, reason } => {
                     entry.status = ItemStatus::Skipped;
                     entry.user_id = candidates.first().copied();
                     entry.error = Some((*reason).to_owned());
-                    run.conflicts += 1;
                 }
-                Plan::Create { .. } => run.created += 1,
                 Plan::Link { user, changes } | Plan::Update { user, changes, .. } => {
                     entry.user_id = Some(*user);
                     entry.changes = Some(json!(changes));
-                    run.updated += 1;
                 }
-                Plan::Unchanged { .. } => {}
+                Plan::Create { .. } | Plan::Unchanged { .. } => {}
             }
-            if let Some(reason) = invalid {
+            if let Some(reason) = invalid_value(&upstream, &planned) {
                 entry.status = ItemStatus::Failed;
                 entry.error = Some(reason.to_owned());
-                run.failed += 1;
             } else if !run.dry_run && entry.status == ItemStatus::Planned {
-                match self
-                    .apply_record(&txn, account, key, &upstream, &planned, now)
-                    .await?
-                {
-                    Ok(user) => {
-                        entry.status = ItemStatus::Applied;
-                        entry.user_id = Some(user);
-                        events.push(Event {
-                            action: match action {
-                                ItemAction::Create => "user.imported",
-                                ItemAction::Link => "user.linked_upstream",
-                                _ => "user.updated_from_upstream",
-                            },
-                            target_type: "User",
-                            target_id: Some(user.to_string()),
-                            details: json!({ "syncRunId": run.id.to_string(), "externalId": record.external_id }),
-                            pii: entry.changes.clone().map(|changes| json!({ "changes": changes })),
-                        });
-                    }
-                    Err(reason) => {
-                        entry.status = ItemStatus::Failed;
-                        entry.error = Some(reason);
-                        run.failed += 1;
-                    }
-                }
-            }
-            if matches!(planned, Plan::Create { .. }) && entry.status == ItemStatus::Failed {
-                run.created -= 1;
-            } else if matches!(planned, Plan::Link { .. } | Plan::Update { .. })
-                && entry.status == ItemStatus::Failed
-            {
-                run.updated -= 1;
+                to_apply.push((items.len(), upstream, planned));
             }
             items.push(entry);
         }
+        let applied = self.apply_plans(&txn, account, key, to_apply, now).await?;
+        let mut events = Vec::with_capacity(applied.len());
+        for (index, result) in applied {
+            let entry = &mut items[index];
+            match result {
+                Ok(user) => {
+                    entry.status = ItemStatus::Applied;
+                    entry.user_id = Some(user);
+                    events.push(Event {
+                        action: match entry.action {
+                            ItemAction::Create => "user.imported",
+                            ItemAction::Link => "user.linked_upstream",
+                            _ => "user.updated_from_upstream",
+                        },
+                        target_type: "User",
+                        target_id: Some(user.to_string()),
+                        details: json!({ "syncRunId": run.id.to_string(), "externalId": entry.external_id }),
+                        pii: entry.changes.clone().map(|changes| json!({ "changes": changes })),
+                    });
+                }
+                Err(reason) => {
+                    entry.status = ItemStatus::Failed;
+                    entry.error = Some(reason);
+                }
+            }
+        }
+        for entry in &items {
+            match (entry.status, entry.action) {
+                (ItemStatus::Failed, _) => run.failed += 1,
+                (ItemStatus::Skipped, _) => run.conflicts += 1,
+                (_, ItemAction::Create) => run.created += 1,
+                _ => run.updated += 1,
+            }
+        }
+        let actor = Actor::system("user sync");
         store::sync::insert_items(&txn, items).await?;
         self.record_all(&txn, Some(account), &actor, events).await?;
         run.applied_through = last;
@@ -897,12 +958,18 @@ impl Services {
         .await?;
         let linked_ids: Vec<UserId> = links.values().map(|l| l.user_id).collect();
         let linked_users = store::users::by_ids(conn, account, &linked_ids).await?;
-        let usernames: Vec<String> = records
+        // Only unlinked records are matched: a link holds for good, so a resync with no new
+        // record asks nothing more.
+        let unlinked: Vec<&staged::Model> = records
+            .iter()
+            .filter(|r| !links.contains_key(&r.external_id))
+            .collect();
+        let usernames: Vec<String> = unlinked
             .iter()
             .filter(|_| has_usernames)
             .filter_map(|r| r.username.as_ref().map(|u| u.to_lowercase()))
             .collect();
-        let emails: Vec<String> = records
+        let emails: Vec<String> = unlinked
             .iter()
             .filter_map(|r| r.email.as_ref().map(|e| e.to_lowercase()))
             .collect();
@@ -917,7 +984,7 @@ impl Services {
                 .await?
                 .into_iter()
                 .collect();
-        let new_keys: Vec<String> = records
+        let new_keys: Vec<String> = unlinked
             .iter()
             .filter_map(|r| r.username_key.clone())
             .collect();
@@ -994,6 +1061,71 @@ impl Services {
             facts.push(record_facts);
         }
         Ok(facts)
+    }
+
+    /// Applies a chunk's plans; each result by the index it came with. The chunk's new users go
+    /// in multi-row inserts under one savepoint; should one of them conflict (another writer took
+    /// a username meanwhile), they are written again one savepoint each, so one bad record
+    /// never costs its neighbours. Links and updates take a savepoint each.
+    async fn apply_plans(
+        &self,
+        txn: &DatabaseTransaction,
+        account: AccountId,
+        key: &str,
+        plans: Vec<(usize, UpstreamUser, Plan)>,
+        now: DateTime<Utc>,
+    ) -> AppResult<Vec<(usize, Result<UserId, String>)>> {
+        let (creates, others): (Vec<_>, Vec<_>) = plans
+            .into_iter()
+            .partition(|(_, _, plan)| matches!(plan, Plan::Create { .. }));
+        let mut results = Vec::with_capacity(creates.len() + others.len());
+        if !creates.is_empty() {
+            let ids: Vec<UserId> = creates.iter().map(|_| UserId::new()).collect();
+            let users: Vec<user::ActiveModel> = creates
+                .iter()
+                .zip(&ids)
+                .filter_map(|((_, record, plan), id)| match plan {
+                    Plan::Create { username } => {
+                        Some(pending_user(*id, account, record, username, now))
+                    }
+                    _ => None,
+                })
+                .collect();
+            let links: Vec<(UserId, &str)> = ids
+                .iter()
+                .zip(&creates)
+                .map(|(id, (_, record, _))| (*id, record.external_id.as_str()))
+                .collect();
+            let savepoint = txn.begin().await?;
+            let written = async {
+                store::insert_batched(&savepoint, &users).await?;
+                store::sync::insert_links(&savepoint, account, key, &links, now).await
+            }
+            .await;
+            match written {
+                Ok(()) => {
+                    savepoint.commit().await?;
+                    results.extend(creates.iter().zip(ids).map(|((i, _, _), id)| (*i, Ok(id))));
+                }
+                Err(error) if classify(&error).is_some() => {
+                    savepoint.rollback().await?;
+                    for (index, record, plan) in &creates {
+                        let result = self
+                            .apply_record(txn, account, key, record, plan, now)
+                            .await?;
+                        results.push((*index, result));
+                    }
+                }
+                Err(error) => return Err(error.into()),
+            }
+        }
+        for (index, record, plan) in &others {
+            let result = self
+                .apply_record(txn, account, key, record, plan, now)
+                .await?;
+            results.push((*index, result));
+        }
+        Ok(results)
     }
 
     /// Applies one record's plan under a savepoint; the user changed, or why it failed.
@@ -1114,35 +1246,8 @@ impl Services {
         username: &str,
         now: DateTime<Utc>,
     ) -> Result<UserId, sea_orm::DbErr> {
-        let id = UserId::new();
-        let model = user::ActiveModel {
-            id: Set(id),
-            account_id: Set(account),
-            kind: Set(UserKind::Login),
-            status: Set(UserStatus::Pending),
-            username: Set(Some(username.to_owned())),
-            username_key: Set(Some(username.to_lowercase())),
-            display_name: Set(record.display_name.clone()),
-            first_name: Set(record.first_name.clone()),
-            last_name: Set(record.last_name.clone()),
-            email_key: Set(record.email.as_ref().map(|e| e.to_lowercase())),
-            email: Set(record.email.clone()),
-            phone: Set(None),
-            preferred_language: Set(None),
-            user_type: Set(None),
-            country: Set(None),
-            telephony_region: Set(None),
-            licence_type: Set(None),
-            agent_id: Set(None),
-            email_invalid_at: Set(None),
-            title: Set(None),
-            is_distribution_list: Set(false),
-            may_contact_for_interviews: Set(true),
-            may_contact_for_product_updates: Set(true),
-            created_at: Set(now),
-            updated_at: Set(now),
-        };
-        store::users::insert(conn, model).await?;
+        let model = pending_user(UserId::new(), account, record, username, now);
+        let id = store::users::insert(conn, model).await?.id;
         store::sync::insert_link(conn, account, id, key, &record.external_id, now).await?;
         Ok(id)
     }

@@ -7,14 +7,14 @@ use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, IntoIden, Query, TableRef, ValueTuple};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, DbErr, EntityTrait, FromQueryResult, IntoActiveModel,
-    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Select, Set,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Select,
 };
 
 use super::Conn;
 use super::entities::{bulk_user_job as job, bulk_user_job_row as row, external_identity, user};
 use super::user_links::{self, Groups, ResourceAccess, Roles, Skills, UserLink};
 use crate::domain::bulk::{FirstSeen, JobStatus, RowStatus};
-use crate::domain::ids::{AccountId, BulkUserJobId, ExternalIdentityId, UserId};
+use crate::domain::ids::{AccountId, BulkUserJobId, UserId};
 
 pub async fn insert_job(conn: &impl Conn, model: job::Model) -> Result<job::Model, DbErr> {
     model.into_active_model().reset_all().insert(conn).await
@@ -454,16 +454,7 @@ pub async fn link_externals(
 ) -> Result<(), DbErr> {
     let models: Vec<_> = links
         .into_iter()
-        .map(|(user, source, id)| external_identity::ActiveModel {
-            id: Set(ExternalIdentityId::new()),
-            account_id: Set(account),
-            user_id: Set(user),
-            source: Set(source),
-            external_id: Set(id),
-            created_at: Set(now),
-            missing_since: Set(None),
-            missed_runs: Set(0),
-        })
+        .map(|(user, source, id)| super::sync::link_model(account, user, &source, &id, now))
         .collect();
     super::insert_batched(conn, &models).await
 }

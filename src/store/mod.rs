@@ -157,19 +157,22 @@ const POSTGRES_VALUES_PER_INSERT: usize = 250;
 const SQLITE_ROWS_PER_INSERT: usize = 500;
 const SQLITE_MAX_VALUES: usize = 32_766;
 
+/// Rows of entity `E` one multi-row statement carries on the connection's backend.
+pub fn rows_per_insert<E: sea_orm::EntityTrait>(conn: &impl Conn) -> usize {
+    let columns = <E::Column as sea_orm::Iterable>::iter().count().max(1);
+    let rows = match conn.get_database_backend() {
+        DbBackend::Sqlite => SQLITE_ROWS_PER_INSERT.min(SQLITE_MAX_VALUES / columns),
+        _ => POSTGRES_VALUES_PER_INSERT / columns,
+    };
+    rows.max(1)
+}
+
 /// Inserts rows with multi-row statements sized for the backend.
 pub async fn insert_batched<A>(conn: &impl Conn, models: &[A]) -> Result<(), DbErr>
 where
     A: sea_orm::ActiveModelTrait + Clone + Send,
 {
-    let columns = <<A::Entity as sea_orm::EntityTrait>::Column as sea_orm::Iterable>::iter()
-        .count()
-        .max(1);
-    let rows = match conn.get_database_backend() {
-        DbBackend::Sqlite => SQLITE_ROWS_PER_INSERT.min(SQLITE_MAX_VALUES / columns),
-        _ => POSTGRES_VALUES_PER_INSERT / columns,
-    };
-    for batch in models.chunks(rows.max(1)) {
+    for batch in models.chunks(rows_per_insert::<A::Entity>(conn)) {
         <A::Entity as sea_orm::EntityTrait>::insert_many(batch.to_vec())
             .exec_without_returning(conn)
             .await?;

@@ -164,13 +164,10 @@ pub async fn count_runs(
         .await
 }
 
-/// Values bound per staging statement (see `insert_batched`).
-const STAGED_PER_INSERT: usize = 250 / 11;
-
 /// Stages fetched records; a record already staged for the run (listed twice while the
 /// upstream changed under the paging) is kept once.
 pub async fn stage(conn: &impl Conn, records: &[staged::ActiveModel]) -> Result<(), DbErr> {
-    for batch in records.chunks(STAGED_PER_INSERT) {
+    for batch in records.chunks(super::rows_per_insert::<staged::Entity>(conn)) {
         staged::Entity::insert_many(batch.to_vec())
             .on_conflict_do_nothing_on([staged::Column::RunId, staged::Column::ExternalId])
             .exec_without_returning(conn)
@@ -392,6 +389,41 @@ pub async fn clear_missing(
     Ok(())
 }
 
+/// Links users to their upstream records, in multi-row inserts.
+pub async fn insert_links(
+    conn: &impl Conn,
+    account: AccountId,
+    source_key: &str,
+    links: &[(UserId, &str)],
+    now: DateTime<Utc>,
+) -> Result<(), DbErr> {
+    let models: Vec<_> = links
+        .iter()
+        .map(|(user, external_id)| link_model(account, *user, source_key, external_id, now))
+        .collect();
+    super::insert_batched(conn, &models).await
+}
+
+/// A new link of `user` to the record `external_id` of `source_key`.
+pub(super) fn link_model(
+    account: AccountId,
+    user: UserId,
+    source_key: &str,
+    external_id: &str,
+    now: DateTime<Utc>,
+) -> link::ActiveModel {
+    link::ActiveModel {
+        id: Set(crate::domain::ids::ExternalIdentityId::new()),
+        account_id: Set(account),
+        user_id: Set(user),
+        source: Set(source_key.to_owned()),
+        external_id: Set(external_id.to_owned()),
+        created_at: Set(now),
+        missing_since: Set(None),
+        missed_runs: Set(0),
+    }
+}
+
 /// Links a user to an upstream record.
 pub async fn insert_link(
     conn: &impl Conn,
@@ -401,18 +433,9 @@ pub async fn insert_link(
     external_id: &str,
     now: DateTime<Utc>,
 ) -> Result<(), DbErr> {
-    link::Entity::insert(link::ActiveModel {
-        id: Set(crate::domain::ids::ExternalIdentityId::new()),
-        account_id: Set(account),
-        user_id: Set(user),
-        source: Set(source_key.to_owned()),
-        external_id: Set(external_id.to_owned()),
-        created_at: Set(now),
-        missing_since: Set(None),
-        missed_runs: Set(0),
-    })
-    .exec_without_returning(conn)
-    .await?;
+    link::Entity::insert(link_model(account, user, source_key, external_id, now))
+        .exec_without_returning(conn)
+        .await?;
     Ok(())
 }
 

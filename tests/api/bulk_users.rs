@@ -6,8 +6,8 @@
 use serde_json::{Value, json};
 
 use crate::helpers::{
-    Reply, TestAccount, TestApp, assign_roles, create_role, create_user, decode_gid,
-    user_with_grants,
+    Reply, TestAccount, TestApp, assign_roles, competing_user, create_role, create_user,
+    decode_gid, user_with_grants, wait_for_a_lock_wait,
 };
 use crate::http::create_named;
 
@@ -531,29 +531,6 @@ async fn pending_users_are_activated_with_the_template_and_fixed_data_counts_on_
 }
 
 /// A user that another writer inserts in its own transaction, left open until committed.
-fn competing_user(
-    account: &TestAccount,
-    username: &str,
-    agent_id: Option<i64>,
-) -> liaison::store::entities::user::ActiveModel {
-    use liaison::domain::ids::UserId;
-    use liaison::domain::user::{UserKind, UserStatus};
-    use sea_orm::ActiveValue::Set;
-    let now = chrono::Utc::now();
-    liaison::store::entities::user::ActiveModel {
-        id: Set(UserId::new()),
-        account_id: Set(account.id),
-        kind: Set(UserKind::Login),
-        status: Set(UserStatus::Active),
-        username: Set(Some(username.to_owned())),
-        username_key: Set(Some(username.to_lowercase())),
-        agent_id: Set(agent_id),
-        created_at: Set(now),
-        updated_at: Set(now),
-        ..Default::default()
-    }
-}
-
 #[tokio::test]
 async fn a_username_or_agent_id_another_writer_takes_during_a_chunk_costs_only_that_row() {
     // Arrange: three rows whose agent IDs are generated from 5000; another writer, still
@@ -627,27 +604,4 @@ async fn a_username_or_agent_id_another_writer_takes_during_a_chunk_costs_only_t
         finished["progress"],
         json!({ "total": 3, "processed": 3, "created": 2, "failed": 1, "skipped": 0 })
     );
-}
-
-/// Waits until a session of the test database waits on a lock (PostgreSQL).
-async fn wait_for_a_lock_wait(app: &TestApp) {
-    use sea_orm::{ConnectionTrait, Statement};
-    for _ in 0..200 {
-        let waiting = app
-            .db
-            .query_one_raw(Statement::from_string(
-                app.db.get_database_backend(),
-                "SELECT count(*) AS n FROM pg_stat_activity \
-                 WHERE datname = current_database() AND wait_event_type = 'Lock'",
-            ))
-            .await
-            .expect("pg_stat_activity")
-            .and_then(|row| row.try_get::<i64>("", "n").ok())
-            .unwrap_or(0);
-        if waiting > 0 {
-            return;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
-    panic!("the chunk never waited for the other writer");
 }

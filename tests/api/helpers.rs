@@ -490,3 +490,50 @@ pub async fn new_contact(
         .unwrap_or_else(|| panic!("contact created: {}", reply.body))
         .to_owned()
 }
+
+/// A login user of `account` written directly, for a competing writer's transaction.
+pub fn competing_user(
+    account: &TestAccount,
+    username: &str,
+    agent_id: Option<i64>,
+) -> liaison::store::entities::user::ActiveModel {
+    use liaison::domain::ids::UserId;
+    use liaison::domain::user::{UserKind, UserStatus};
+    use sea_orm::ActiveValue::Set;
+    let now = chrono::Utc::now();
+    liaison::store::entities::user::ActiveModel {
+        id: Set(UserId::new()),
+        account_id: Set(account.id),
+        kind: Set(UserKind::Login),
+        status: Set(UserStatus::Active),
+        username: Set(Some(username.to_owned())),
+        username_key: Set(Some(username.to_lowercase())),
+        agent_id: Set(agent_id),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    }
+}
+
+/// Waits until a session of the test database waits on a lock (PostgreSQL).
+pub async fn wait_for_a_lock_wait(app: &TestApp) {
+    use sea_orm::{ConnectionTrait, Statement};
+    for _ in 0..200 {
+        let waiting = app
+            .db
+            .query_one_raw(Statement::from_string(
+                app.db.get_database_backend(),
+                "SELECT count(*) AS n FROM pg_stat_activity \
+                 WHERE datname = current_database() AND wait_event_type = 'Lock'",
+            ))
+            .await
+            .expect("pg_stat_activity")
+            .and_then(|row| row.try_get::<i64>("", "n").ok())
+            .unwrap_or(0);
+        if waiting > 0 {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("the chunk never waited for the other writer");
+}

@@ -325,7 +325,7 @@ async fn intercom_admin_ids_given_as_numbers_are_read_as_text() {
 
 #[tokio::test]
 async fn the_registry_knows_intercom_and_scim() {
-    let directories = Directories::new(http(), None, RetryPolicy::default());
+    let directories = Directories::new(http(), None, RetryPolicy::default(), true);
 
     assert_eq!(directories.keys(), vec!["intercom", "scim"]);
     let has_usernames = |key: &str| directories.get(key).map(|d| d.has_usernames());

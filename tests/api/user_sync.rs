@@ -6,7 +6,10 @@ use sea_orm::{ConnectionTrait, Statement};
 use serde_json::{Value, json};
 
 use crate::fake_intercom::{AdminsFailure, FakeIntercom};
-use crate::helpers::{TestAccount, TestApp, create_user, decode_gid, user_with_grants};
+use crate::helpers::{
+    TestAccount, TestApp, competing_user, create_user, decode_gid, user_with_grants,
+    wait_for_a_lock_wait,
+};
 use crate::scim_server::ScimServer;
 
 const TOKEN: &str = "dG9rOnN5bmNfdG9rZW4=";
@@ -507,7 +510,14 @@ async fn user_sync_levels_are_enforced_and_another_account_sees_nothing() {
     let acme = app.create_account("acme").await;
     let globex = app.create_account("globex").await;
     connect_intercom(&app, &acme).await;
-    let (_, reader) = user_with_grants(&app, &acme, "reader", &[("USER_SYNC", "READ")], None).await;
+    let (_, reader) = user_with_grants(
+        &app,
+        &acme,
+        "reader",
+        &[("USER_SYNC", "READ"), ("USERS", "READ")],
+        None,
+    )
+    .await;
     let (_, outsider) = user_with_grants(&app, &acme, "outsider", &[("USERS", "READ")], None).await;
 
     // Act / Assert: READ may not enable.
@@ -557,6 +567,21 @@ async fn user_sync_levels_are_enforced_and_another_account_sees_nothing() {
         .await
         .ok();
     assert_eq!(globex_sources.data("userSyncSources"), &json!([]));
+
+    // An email change is personal data: a reader without USER_PII sees the item without it.
+    intercom.set_admins(&[("1", "Ann Lee", "ann.lee@example.com")]);
+    let changed = run_now(&app, &acme.admin_token, &source, false).await;
+    assert_eq!(
+        changed["items"]["nodes"][0]["changes"],
+        json!([{ "field": "email", "before": "ann@example.com", "after": "ann.lee@example.com" }])
+    );
+    let id = runs(&app, &acme.admin_token, &source).await[0]["id"].clone();
+    let as_reader = app.graphql(Some(&reader), RUN, json!({ "id": id })).await;
+    assert_eq!(as_reader.codes(), vec!["FORBIDDEN"]);
+    assert_eq!(
+        as_reader.data("userSyncRun/items/nodes/0/changes"),
+        &json!([])
+    );
 
     // Enabling needs a connection.
     let unconnected = app
@@ -855,4 +880,105 @@ async fn two_server_processes_on_one_database_run_a_scheduled_sync_once() {
     assert_eq!(all[0]["status"], "SUCCEEDED");
     assert_eq!(intercom.admins_request_count(), 1);
     assert_eq!(count_where(&app, "users", "status = 'PENDING'").await, 2);
+}
+
+#[tokio::test]
+async fn a_directory_url_into_the_servers_own_network_is_refused_unless_allowed() {
+    // Arrange: a server that refuses private addresses (production's default) and a SCIM
+    // directory on loopback.
+    let scim = ScimServer::start("scim-secret").await;
+    scim.add_user("jdoe", "Jane", "Doe", "jane@example.com", true)
+        .await;
+    let app = TestApp::spawn_with(
+        |config| config.sync_allow_private_addresses = Some(false),
+        None,
+    )
+    .await;
+    let acme = app.create_account("acme").await;
+    app.graphql(
+        Some(&acme.admin_token),
+        "mutation($input: ConnectIntegrationInput!) { connectIntegration(input: $input) { userErrors { code } } }",
+        json!({ "input": { "integrationKey": "scim", "settings": { "base_url": scim.base_url, "bearer_token": "scim-secret" } } }),
+    )
+    .await
+    .ok();
+
+    // Act
+    let source = enable(&app, &acme.admin_token, json!({ "integrationKey": "scim" })).await;
+    app.worker.run_pending_jobs().await.expect("worker");
+
+    // Assert: the run failed before any request, and imported nobody.
+    let first = &runs(&app, &acme.admin_token, &source).await[0];
+    let run = run(&app, &acme.admin_token, first["id"].as_str().expect("id")).await;
+    assert_eq!(run["status"], "FAILED");
+    assert!(
+        run["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("private network")),
+        "{run}"
+    );
+    assert_eq!(count_where(&app, "users", "status = 'PENDING'").await, 0);
+}
+
+#[tokio::test]
+async fn a_username_another_writer_takes_during_an_import_costs_only_that_user() {
+    // Arrange: three new admins upstream; another writer, still uncommitted, takes the
+    // username the second one would get.
+    use sea_orm::{ActiveModelTrait, TransactionTrait};
+    let intercom = FakeIntercom::accepting_any().await;
+    intercom.set_admins(&[
+        ("1", "Ann Lee", "ann@example.com"),
+        ("2", "Bo Chan", "bo@example.com"),
+        ("3", "Cy Diaz", "cy@example.com"),
+    ]);
+    let app = app_with(&intercom).await;
+    let acme = app.create_account("acme").await;
+    connect_intercom(&app, &acme).await;
+    let source = enable(
+        &app,
+        &acme.admin_token,
+        json!({ "integrationKey": "intercom" }),
+    )
+    .await;
+    let other = app.db.begin().await.expect("competing transaction");
+    competing_user(&acme, "BO@example.com", None)
+        .insert(&other)
+        .await
+        .expect("competing insert");
+
+    // Act: the run goes while the other writer is open (PostgreSQL: the chunk's checks pass and
+    // its insert waits on the unique index; SQLite: the run waits for the write lock).
+    let postgres = app.database_url.starts_with("postgres");
+    let (ran, committed) = tokio::join!(app.worker.run_pending_jobs(), async {
+        if postgres {
+            wait_for_a_lock_wait(&app).await;
+        } else {
+            tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+        }
+        other.commit().await
+    });
+    ran.expect("worker");
+    committed.expect("competing commit");
+
+    // Assert: Ann and Cy imported; Bo alone failed (PostgreSQL, a conflict at the insert) or was
+    // reported as a conflict (SQLite, whose checks saw the other writer's user).
+    let first = &runs(&app, &acme.admin_token, &source).await[0];
+    let done = run(&app, &acme.admin_token, first["id"].as_str().expect("id")).await;
+    assert_eq!(done["counts"]["created"], 2, "{done}");
+    let bo: Vec<&Value> = done["items"]["nodes"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .filter(|i| i["externalId"] == "2")
+        .collect();
+    if postgres {
+        assert_eq!(done["status"], "PARTIAL");
+        assert_eq!(bo[0]["status"], "FAILED");
+    } else {
+        assert_eq!(done["status"], "SUCCEEDED");
+        assert_eq!(bo[0]["action"], "CONFLICT");
+    }
+    let listed = users(&app, &acme.admin_token).await;
+    assert!(user(&listed, "ann@example.com").is_some());
+    assert!(user(&listed, "cy@example.com").is_some());
 }
