@@ -675,6 +675,9 @@ impl Services {
                 Err(failure) => return self.fail_run(run, source, failure).await,
             }
         }
+        // The listing has just grown the staged table (and a first import grows the others):
+        // plans made with the statistics of small tables would read them in full for each record.
+        store::refresh_stale_statistics(&self.db, store::sync::GROWING_TABLES).await?;
         if !run.dry_run && run.decided_by.is_none() && run.applied_through == 0 {
             let (affected, linked) = self.missing_impact(&run, &source).await?;
             if needs_approval(affected, linked) {
@@ -685,7 +688,6 @@ impl Services {
                 return Ok(());
             }
         }
-        store::refresh_stale_statistics(&self.db, store::sync::GROWING_TABLES).await?;
         while self.apply_chunk(&mut run, &source).await? {
             store::refresh_stale_statistics(&self.db, store::sync::GROWING_TABLES).await?;
         }

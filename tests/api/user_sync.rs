@@ -422,6 +422,21 @@ async fn an_incomplete_or_refused_fetch_changes_nothing_and_refused_credentials_
         .await,
         1
     );
+    // Two failures in a row: the next scheduled run waits four intervals (6 h each).
+    let schedule = format!("name = 'user_sync:{}'", decode_gid(&source));
+    let later = chrono::Utc::now() + chrono::Duration::hours(23);
+    let planned = app
+        .db
+        .query_one_raw(Statement::from_string(
+            app.db.get_database_backend(),
+            format!("SELECT next_run_at FROM schedules WHERE {schedule}"),
+        ))
+        .await
+        .expect("schedule")
+        .expect("row")
+        .try_get::<chrono::DateTime<chrono::Utc>>("", "next_run_at")
+        .expect("next run");
+    assert!(planned > later, "slowed down: {planned}");
 
     // Act: an empty listing.
     intercom.set_admins(&[]);
@@ -596,7 +611,6 @@ async fn user_sync_levels_are_enforced_and_another_account_sees_nothing() {
         unconnected.user_error_codes("enableUserSync"),
         vec!["NOT_CONNECTED"]
     );
-    let _ = decode_gid(&source);
 }
 
 #[tokio::test]
