@@ -100,6 +100,8 @@ enum RunFailure {
     /// The listing was complete but empty: taken as a fault, never as "everyone left".
     Empty,
     NotConnected,
+    /// The run's job used its attempts.
+    Abandoned(String),
 }
 
 impl RunFailure {
@@ -112,6 +114,7 @@ impl RunFailure {
                     .into()
             }
             RunFailure::NotConnected => "the integration is no longer connected".into(),
+            RunFailure::Abandoned(reason) => format!("the run could not finish: {reason}"),
         }
     }
 }
@@ -494,17 +497,6 @@ impl Services {
         Ok(store::sync::list_sources(&self.db, caller.account_id).await?)
     }
 
-    pub async fn user_sync_source(
-        &self,
-        caller: &AccountUser,
-        id: SyncSourceId,
-    ) -> AppResult<source::Model> {
-        caller.require(Area::UserSync, Level::Read)?;
-        store::sync::find_source(&self.db, caller.account_id, id)
-            .await?
-            .ok_or(AppError::NotFound)
-    }
-
     pub async fn user_sync_run(
         &self,
         caller: &AccountUser,
@@ -608,9 +600,10 @@ impl Services {
         Ok(Some(run))
     }
 
-    /// A source's scheduled run: started and carried out in this job, so the schedule counts
-    /// its next run from this one's end. Skipped while another run holds the source.
-    async fn run_scheduled_sync(
+    /// A source's schedule fired: queues a run, which its own job carries out (and resumes after
+    /// a crash); the run plans the schedule's next tick when it ends. Skipped while another run
+    /// holds the source.
+    async fn start_scheduled_sync(
         &self,
         account: AccountId,
         id: SyncSourceId,
@@ -635,8 +628,31 @@ impl Services {
             tracing::info!(source = %id, "user sync: another run holds the source; tick skipped");
             return Ok(());
         };
+        self.enqueue_run(&txn, account, run.id, "queued").await?;
         txn.commit().await?;
-        self.execute_sync_run(account, run.id).await
+        Ok(())
+    }
+
+    /// Gives up a run whose job has used its attempts (the database kept failing): FAILED, and
+    /// the source free for the next one.
+    async fn abandon_sync_run(
+        &self,
+        account: AccountId,
+        id: SyncRunId,
+        reason: &str,
+    ) -> AppResult<()> {
+        let Some(run) = store::sync::find_run(&self.db, account, id).await? else {
+            return Ok(());
+        };
+        if !matches!(run.status, RunStatus::Queued | RunStatus::Running) {
+            return Ok(());
+        }
+        let Some(source) = store::sync::find_source(&self.db, account, run.source_id).await? else {
+            return Ok(());
+        };
+        self.fail_run(run, source, RunFailure::Abandoned(reason.to_owned()))
+            .await
+            .map_err(|failure| AppError::Internal(failure.to_string()))
     }
 
     /// Carries a run on from where it stands (a resumed run skips what is done).
@@ -667,7 +683,8 @@ impl Services {
             let started = std::time::Instant::now();
             match self.fetch(&run, &source).await? {
                 Ok(fetched) => {
-                    tracing::info!(run = %id, fetched, seconds = started.elapsed().as_secs_f64(), "user sync fetched the listing");
+                    let seconds = started.elapsed().as_secs_f64();
+                    tracing::info!(run = %id, fetched, seconds, "user sync fetched the listing");
                     run.fetched = fetched;
                     run.updated_at = self.clock.now();
                     run = store::sync::update_run(&self.db, run).await?;
@@ -1203,6 +1220,27 @@ impl Services {
         }
     }
 
+    /// The schedule's next tick: `at` plus jitter, counted from the end of the run that ends.
+    async fn plan_next_run(
+        &self,
+        txn: &DatabaseTransaction,
+        source: &source::Model,
+        at: DateTime<Utc>,
+    ) -> AppResult<()> {
+        let jitter = rand::Rng::random_range(
+            &mut rand::rng(),
+            0..=i64::from(jitter_seconds(source.every_seconds)),
+        );
+        store::schedules::plan_next(
+            txn,
+            &schedule_name(source.id),
+            at + Duration::seconds(jitter),
+            self.clock.now(),
+        )
+        .await?;
+        Ok(())
+    }
+
     /// Records the caller's change in the audit log and commits it.
     async fn commit_with(
         &self,
@@ -1387,7 +1425,7 @@ impl Services {
     async fn finish_run(
         &self,
         mut run: run::Model,
-        mut source: source::Model,
+        source: source::Model,
     ) -> Result<(), JobFailure> {
         let txn = begin_write(&self.db).await?;
         let now = self.clock.now();
@@ -1396,21 +1434,14 @@ impl Services {
         } else {
             RunStatus::Succeeded
         };
-        run.finished_at = Some(now);
-        run.updated_at = now;
-        store::sync::update_run(&txn, run.clone()).await?;
-        store::sync::clear_staged(&txn, run.id).await?;
-        if let Some(fresh) = store::sync::find_source(&txn, run.account_id, source.id).await? {
-            source = fresh;
-        }
-        if source.active_run_id == Some(run.id) {
-            source.active_run_id = None;
-        }
+        let mut source = self.end_run(&txn, &mut run, source, now).await?;
         if !run.dry_run {
             source.status = SourceStatus::Ok;
             source.consecutive_failures = 0;
             source.last_error = None;
             source.last_run_at = Some(now);
+            let every = Duration::seconds(source.every_seconds);
+            self.plan_next_run(&txn, &source, now + every).await?;
         }
         source.updated_at = now;
         store::sync::update_source(&txn, source).await?;
@@ -1423,13 +1454,35 @@ impl Services {
         Ok(())
     }
 
+    /// Records that `run` ended with the status it has, forgets what it staged, and lets its
+    /// source go; the source as it is now, for the caller to update.
+    async fn end_run(
+        &self,
+        txn: &DatabaseTransaction,
+        run: &mut run::Model,
+        source: source::Model,
+        now: DateTime<Utc>,
+    ) -> AppResult<source::Model> {
+        run.finished_at = Some(now);
+        run.updated_at = now;
+        *run = store::sync::update_run(txn, run.clone()).await?;
+        store::sync::clear_staged(txn, run.id).await?;
+        let mut source = store::sync::find_source(txn, run.account_id, source.id)
+            .await?
+            .unwrap_or(source);
+        if source.active_run_id == Some(run.id) {
+            source.active_run_id = None;
+        }
+        Ok(source)
+    }
+
     /// Ends a run whose fetch was incomplete or empty: nothing was changed. Refused credentials
     /// mark the source AUTH_FAILED and tell the account's admins, once; repeated failures slow
     /// the schedule down.
     async fn fail_run(
         &self,
         mut run: run::Model,
-        mut source: source::Model,
+        source: source::Model,
         failure: RunFailure,
     ) -> Result<(), JobFailure> {
         let message = failure.message();
@@ -1438,16 +1491,7 @@ impl Services {
         let now = self.clock.now();
         run.status = RunStatus::Failed;
         run.error = Some(message.chars().take(1000).collect());
-        run.finished_at = Some(now);
-        run.updated_at = now;
-        store::sync::update_run(&txn, run.clone()).await?;
-        store::sync::clear_staged(&txn, run.id).await?;
-        if let Some(fresh) = store::sync::find_source(&txn, run.account_id, source.id).await? {
-            source = fresh;
-        }
-        if source.active_run_id == Some(run.id) {
-            source.active_run_id = None;
-        }
+        let mut source = self.end_run(&txn, &mut run, source, now).await?;
         if !run.dry_run {
             let refused = matches!(failure, RunFailure::Fetch(FetchError::Unauthorized(_)));
             let newly_refused = refused && source.status != SourceStatus::AuthFailed;
@@ -1460,13 +1504,8 @@ impl Services {
             source.last_error = Some(message.chars().take(500).collect());
             source.last_run_at = Some(now);
             let slowdown = (1_i64 << source.consecutive_failures.clamp(0, 3)).min(MAX_SLOWDOWN);
-            store::schedules::plan_next(
-                &txn,
-                &schedule_name(source.id),
-                now + Duration::seconds(source.every_seconds.saturating_mul(slowdown)),
-                now,
-            )
-            .await?;
+            let every = Duration::seconds(source.every_seconds.saturating_mul(slowdown));
+            self.plan_next_run(&txn, &source, now + every).await?;
             if newly_refused {
                 let account = store::accounts::find(&txn, run.account_id)
                     .await?
@@ -1516,10 +1555,21 @@ impl JobHandler for RunUserSync {
             return Err(JobFailure::Permanent("the job names no account".into()));
         };
         match (field("runId"), field("sourceId")) {
-            (Some(run), _) => ctx.services.execute_sync_run(account, SyncRunId(run)).await,
+            (Some(run), _) => {
+                let run = SyncRunId(run);
+                let result = ctx.services.execute_sync_run(account, run).await;
+                if let Err(failure) = &result
+                    && ctx.last_attempt()
+                {
+                    ctx.services
+                        .abandon_sync_run(account, run, &failure.to_string())
+                        .await?;
+                }
+                result
+            }
             (None, Some(source)) => {
                 ctx.services
-                    .run_scheduled_sync(account, SyncSourceId(source))
+                    .start_scheduled_sync(account, SyncSourceId(source))
                     .await
             }
             (None, None) => Err(JobFailure::Permanent("the job names no sync run".into())),

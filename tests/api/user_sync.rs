@@ -21,6 +21,16 @@ const RUN: &str = "query($id: ID!) { userSyncRun(id: $id) { status dryRun error 
 const RUNS: &str = "query($id: ID!) { userSyncRuns(sourceId: $id, first: 20) { totalCount nodes { id status trigger dryRun counts { fetched created updated unchanged missingUpstream conflicts failed } } } }";
 const USERS: &str = "query { users(first: 100) { nodes { username displayName firstName lastName email status } } }";
 
+/// A server whose Intercom lists `admins`, and the account `acme` connected to it.
+async fn connected(admins: &[(&str, &str, &str)]) -> (FakeIntercom, TestApp, TestAccount) {
+    let intercom = FakeIntercom::accepting_any().await;
+    intercom.set_admins(admins);
+    let app = app_with(&intercom).await;
+    let acme = app.create_account("acme").await;
+    connect_intercom(&app, &acme).await;
+    (intercom, app, acme)
+}
+
 /// A server whose Intercom is `intercom`, with quick retries.
 async fn app_with(intercom: &FakeIntercom) -> TestApp {
     let url = intercom.url.clone();
@@ -127,16 +137,13 @@ async fn seats_used(app: &TestApp, account: &TestAccount) -> u64 {
 #[tokio::test]
 async fn the_first_import_creates_pending_users_a_rename_updates_and_no_change_writes_nothing() {
     // Arrange: three admins and a team entry upstream.
-    let intercom = FakeIntercom::accepting_any().await;
-    intercom.set_admins(&[
+    let (intercom, app, acme) = connected(&[
         ("101", "Ann Lee", "ann@example.com"),
         ("102", "Bo Chan", "bo@example.com"),
         ("103", "Cy Diaz", "cy@example.com"),
-    ]);
+    ])
+    .await;
     intercom.add_team("900", "Support", &["101", "102"]);
-    let app = app_with(&intercom).await;
-    let acme = app.create_account("acme").await;
-    connect_intercom(&app, &acme).await;
     let seats_before = seats_used(&app, &acme).await;
 
     // Act: enabling schedules the first run at once; the worker carries it out.
@@ -161,6 +168,14 @@ async fn the_first_import_creates_pending_users_a_rename_updates_and_no_change_w
     assert_eq!(ann["displayName"], "Ann Lee");
     assert!(user(&listed, "Support").is_none());
     assert_eq!(seats_used(&app, &acme).await, seats_before);
+    // The next run is planned six hours (plus up to ten minutes of jitter) after this one ended.
+    let ended = finished_at(&app, &decode_gid(first[0]["id"].as_str().expect("id"))).await;
+    let next = next_run_at(&app, &source).await;
+    assert!(
+        next >= ended + chrono::Duration::hours(6)
+            && next <= ended + chrono::Duration::hours(6) + chrono::Duration::minutes(10),
+        "{ended} → {next}"
+    );
     let headers = intercom.admins_requests();
     assert_eq!(headers[0]["intercom-version"], "2.14");
     assert_eq!(headers[0]["authorization"], format!("Bearer {TOKEN}"));
@@ -206,14 +221,11 @@ async fn the_first_import_creates_pending_users_a_rename_updates_and_no_change_w
 #[tokio::test]
 async fn matching_links_an_existing_user_by_email_and_reports_two_candidates_as_a_conflict() {
     // Arrange: Dee exists already; two local users share Eve's address.
-    let intercom = FakeIntercom::accepting_any().await;
-    intercom.set_admins(&[
+    let (_intercom, app, acme) = connected(&[
         ("201", "Dee Upstream", "DEE@example.com"),
         ("202", "Eve Upstream", "eve@example.com"),
-    ]);
-    let app = app_with(&intercom).await;
-    let acme = app.create_account("acme").await;
-    connect_intercom(&app, &acme).await;
+    ])
+    .await;
     for (username, email) in [
         ("dee", "dee@example.com"),
         ("eve1", "eve@example.com"),
@@ -370,11 +382,7 @@ async fn flagged(app: &TestApp) -> i64 {
 #[tokio::test]
 async fn an_incomplete_or_refused_fetch_changes_nothing_and_refused_credentials_tell_the_admins() {
     // Arrange: imported once.
-    let intercom = FakeIntercom::accepting_any().await;
-    intercom.set_admins(&[("1", "Ann Lee", "ann@example.com")]);
-    let app = app_with(&intercom).await;
-    let acme = app.create_account("acme").await;
-    connect_intercom(&app, &acme).await;
+    let (intercom, app, acme) = connected(&[("1", "Ann Lee", "ann@example.com")]).await;
     let source = enable(
         &app,
         &acme.admin_token,
@@ -423,19 +431,8 @@ async fn an_incomplete_or_refused_fetch_changes_nothing_and_refused_credentials_
         1
     );
     // Two failures in a row: the next scheduled run waits four intervals (6 h each).
-    let schedule = format!("name = 'user_sync:{}'", decode_gid(&source));
     let later = chrono::Utc::now() + chrono::Duration::hours(23);
-    let planned = app
-        .db
-        .query_one_raw(Statement::from_string(
-            app.db.get_database_backend(),
-            format!("SELECT next_run_at FROM schedules WHERE {schedule}"),
-        ))
-        .await
-        .expect("schedule")
-        .expect("row")
-        .try_get::<chrono::DateTime<chrono::Utc>>("", "next_run_at")
-        .expect("next run");
+    let planned = next_run_at(&app, &source).await;
     assert!(planned > later, "slowed down: {planned}");
 
     // Act: an empty listing.
@@ -616,14 +613,11 @@ async fn user_sync_levels_are_enforced_and_another_account_sees_nothing() {
 #[tokio::test]
 async fn pending_users_are_activated_with_roles_within_the_licence() {
     // Arrange: two imported users; the licence has one free seat.
-    let intercom = FakeIntercom::accepting_any().await;
-    intercom.set_admins(&[
+    let (_intercom, app, acme) = connected(&[
         ("1", "Ann Lee", "ann@example.com"),
         ("2", "Bo Chan", "bo@example.com"),
-    ]);
-    let app = app_with(&intercom).await;
-    let acme = app.create_account("acme").await;
-    connect_intercom(&app, &acme).await;
+    ])
+    .await;
     enable(
         &app,
         &acme.admin_token,
@@ -761,11 +755,7 @@ async fn the_policy_deactivates_a_user_gone_upstream_but_never_an_account_admin(
 #[tokio::test]
 async fn a_rate_limited_upstream_is_waited_for_and_synced_users_can_be_activated_from_a_template() {
     // Arrange: Intercom answers 429 for about a second, with its rate-limit headers.
-    let intercom = FakeIntercom::accepting_any().await;
-    intercom.set_admins(&[("1", "Ann Lee", "ann@example.com")]);
-    let app = app_with(&intercom).await;
-    let acme = app.create_account("acme").await;
-    connect_intercom(&app, &acme).await;
+    let (intercom, app, acme) = connected(&[("1", "Ann Lee", "ann@example.com")]).await;
     intercom.rate_limit_admins_for(std::time::Duration::from_millis(500));
 
     // Act
@@ -939,15 +929,12 @@ async fn a_username_another_writer_takes_during_an_import_costs_only_that_user()
     // Arrange: three new admins upstream; another writer, still uncommitted, takes the
     // username the second one would get.
     use sea_orm::{ActiveModelTrait, TransactionTrait};
-    let intercom = FakeIntercom::accepting_any().await;
-    intercom.set_admins(&[
+    let (_intercom, app, acme) = connected(&[
         ("1", "Ann Lee", "ann@example.com"),
         ("2", "Bo Chan", "bo@example.com"),
         ("3", "Cy Diaz", "cy@example.com"),
-    ]);
-    let app = app_with(&intercom).await;
-    let acme = app.create_account("acme").await;
-    connect_intercom(&app, &acme).await;
+    ])
+    .await;
     let source = enable(
         &app,
         &acme.admin_token,
@@ -995,4 +982,26 @@ async fn a_username_another_writer_takes_during_an_import_costs_only_that_user()
     let listed = users(&app, &acme.admin_token).await;
     assert!(user(&listed, "ann@example.com").is_some());
     assert!(user(&listed, "cy@example.com").is_some());
+}
+
+/// When the source's schedule fires next.
+async fn next_run_at(app: &TestApp, source: &str) -> chrono::DateTime<chrono::Utc> {
+    let name = format!("user_sync:{}", decode_gid(source));
+    liaison::store::schedules::find(&app.db, &name)
+        .await
+        .expect("schedule")
+        .and_then(|schedule| schedule.next_run_at)
+        .expect("a next run")
+}
+
+/// When a run ended, as recorded.
+async fn finished_at(app: &TestApp, run: &str) -> chrono::DateTime<chrono::Utc> {
+    use sea_orm::EntityTrait;
+    let id: uuid::Uuid = run.parse().expect("run uuid");
+    liaison::store::entities::sync_run::Entity::find_by_id(liaison::domain::ids::SyncRunId(id))
+        .one(&app.db)
+        .await
+        .expect("run")
+        .and_then(|run| run.finished_at)
+        .expect("finished")
 }
