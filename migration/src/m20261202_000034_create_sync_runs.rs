@@ -184,7 +184,18 @@ impl MigrationTrait for Migration {
                 &["PLANNED", "APPLIED", "FAILED", "SKIPPED"],
             ))
             .to_owned();
-        manager.create_table(items).await?;
+        // A preview's "an earlier record of this run links that user" look-up.
+        create_table_with_indexes(
+            manager,
+            items,
+            vec![index(
+                "sync_run_items",
+                "user",
+                &["run_id", "user_id"],
+                false,
+            )],
+        )
+        .await?;
 
         let staged = Table::create()
             .table(SyncUpstreamUsers::Table)
