@@ -9,9 +9,7 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 
-use sea_orm::{
-    ActiveValue::Set, DatabaseTransaction, IntoActiveModel, TransactionTrait, TryIntoModel,
-};
+use sea_orm::{ActiveValue::Set, DatabaseTransaction, IntoActiveModel, TryIntoModel};
 use serde_json::{Value, json};
 
 use super::Services;
@@ -857,18 +855,16 @@ impl Services {
             .iter()
             .map(|row| row.new_user(template).into_model(account, now))
             .collect();
-        let savepoint = txn.begin().await?;
-        match store::insert_batched(&savepoint, &models).await {
-            Ok(()) => {
-                savepoint.commit().await?;
-                return planned
-                    .iter()
-                    .zip(models)
-                    .map(|(row, model)| Ok((row.index, Ok(model.try_into_model()?))))
-                    .collect();
-            }
-            Err(error) if classify(&error).is_some() => savepoint.rollback().await?,
-            Err(error) => return Err(error.into()),
+        let inserted = store::under_savepoint(txn, async |savepoint: &DatabaseTransaction| {
+            store::insert_batched(savepoint, &models).await
+        })
+        .await?;
+        if inserted.is_ok() {
+            return planned
+                .iter()
+                .zip(models)
+                .map(|(row, model)| Ok((row.index, Ok(model.try_into_model()?))))
+                .collect();
         }
         let mut results = Vec::with_capacity(planned.len());
         for row in planned {
@@ -892,55 +888,50 @@ impl Services {
         agents: &mut AgentIds<'_>,
     ) -> AppResult<Result<user::Model, RowWrite>> {
         loop {
-            let savepoint = txn.begin().await?;
-            let written = match source.pending_user_id {
-                Some(pending) => {
-                    let agent = row.agent_id.and_then(|id| AgentId::parse(id).ok());
-                    self.activate(
-                        &savepoint,
-                        account,
-                        pending,
-                        &template.user,
-                        &row.valid.username,
-                        agent,
-                    )
-                    .await
-                }
-                None => {
-                    let now = self.clock.now();
-                    let model = row.new_user(template).into_model(account, now);
-                    store::users::insert(&savepoint, model).await.map(Some)
-                }
-            };
-            match written {
-                Ok(Some(user)) => {
-                    savepoint.commit().await?;
-                    return Ok(Ok(user));
-                }
-                Ok(None) => {
-                    savepoint.rollback().await?;
-                    return Ok(Err(RowWrite::Skipped));
-                }
-                Err(error) => {
-                    savepoint.rollback().await?;
-                    match (classify(&error), row.choice) {
-                        (Some(Violation::AgentIdTaken), AgentChoice::Generate) => {
-                            match agents.next(txn, account).await? {
-                                Some(next) => row.agent_id = Some(next),
-                                None => return Ok(Err(RowWrite::Failed(no_free_agent_id()))),
-                            }
-                        }
-                        (Some(Violation::AgentIdTaken), _) => {
-                            return Ok(Err(RowWrite::Failed(vec![RowError::agent_id_in_use(
-                                row.agent_id.unwrap_or_default(),
-                            )])));
-                        }
-                        (Some(Violation::UsernameTaken), _) => {
-                            return Ok(Err(RowWrite::Failed(vec![RowError::username_exists()])));
-                        }
-                        _ => return Err(error.into()),
+            let written = store::under_savepoint(txn, async |savepoint: &DatabaseTransaction| {
+                match source.pending_user_id {
+                    Some(pending) => {
+                        let agent = row.agent_id.and_then(|id| AgentId::parse(id).ok());
+                        self.activate(
+                            savepoint,
+                            account,
+                            pending,
+                            &template.user,
+                            &row.valid.username,
+                            agent,
+                        )
+                        .await
+                    }
+                    None => {
+                        let now = self.clock.now();
+                        let model = row.new_user(template).into_model(account, now);
+                        store::users::insert(savepoint, model).await.map(Some)
                     }
                 }
+            })
+            .await?;
+            let refused = match written {
+                Ok(Some(user)) => return Ok(Ok(user)),
+                // Not pending any more: nothing was written.
+                Ok(None) => return Ok(Err(RowWrite::Skipped)),
+                Err(refused) => refused,
+            };
+            match (refused.violation, row.choice) {
+                (Violation::AgentIdTaken, AgentChoice::Generate) => {
+                    match agents.next(txn, account).await? {
+                        Some(next) => row.agent_id = Some(next),
+                        None => return Ok(Err(RowWrite::Failed(no_free_agent_id()))),
+                    }
+                }
+                (Violation::AgentIdTaken, _) => {
+                    return Ok(Err(RowWrite::Failed(vec![RowError::agent_id_in_use(
+                        row.agent_id.unwrap_or_default(),
+                    )])));
+                }
+                (Violation::UsernameTaken, _) => {
+                    return Ok(Err(RowWrite::Failed(vec![RowError::username_exists()])));
+                }
+                _ => return Err(refused.error.into()),
             }
         }
     }

@@ -9,7 +9,7 @@
 use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Duration, Utc};
-use sea_orm::{ActiveValue::Set, DatabaseTransaction, IntoActiveModel, TransactionTrait};
+use sea_orm::{ActiveValue::Set, DatabaseTransaction, IntoActiveModel};
 use serde_json::{Value, json};
 
 use super::audit::{Actor, Event};
@@ -26,7 +26,6 @@ use crate::domain::sync::{
 use crate::domain::user::{UserKind, UserStatus};
 use crate::error::{AppError, AppResult, UserError};
 use crate::jobs::{JobContext, JobFailure, JobHandler};
-use crate::store::constraint::classify;
 use crate::store::entities::connection::ConnectionStatus;
 use crate::store::entities::schedule::ScheduleAnchor;
 use crate::store::entities::{
@@ -151,6 +150,79 @@ fn upstream_of(record: &staged::Model) -> UpstreamUser {
 /// Keeps a staged value within its column; longer values fail the record's checks anyway.
 fn bounded(value: &Option<String>) -> Option<String> {
     value.as_ref().map(|v| v.chars().take(1000).collect())
+}
+
+/// Writes the fields the upstream owns; roles, licence and status stay as they are.
+async fn update_synced(
+    conn: &impl Conn,
+    account: AccountId,
+    id: UserId,
+    changes: &[crate::domain::sync::FieldChange],
+    now: DateTime<Utc>,
+) -> Result<UserId, sea_orm::DbErr> {
+    if changes.is_empty() {
+        return Ok(id);
+    }
+    let Some(found) = store::users::find(conn, account, id).await? else {
+        return Err(sea_orm::DbErr::RecordNotFound(format!("user {id}")));
+    };
+    let mut model = found.into_active_model();
+    for change in changes {
+        let value = change.after.clone();
+        match change.field {
+            SyncedField::DisplayName => model.display_name = Set(value),
+            SyncedField::FirstName => model.first_name = Set(value),
+            SyncedField::LastName => model.last_name = Set(value),
+            SyncedField::Email => {
+                model.email_key = Set(value.as_ref().map(|e| e.to_lowercase()));
+                model.email = Set(value);
+                // A new address has not bounced yet.
+                model.email_invalid_at = Set(None);
+            }
+        }
+    }
+    model.updated_at = Set(now);
+    store::users::update(conn, model).await?;
+    Ok(id)
+}
+
+/// Writes one record's plan: the new user and its link, the link and the upstream's fields, or
+/// the upstream's fields (and the end of a gone-upstream flag).
+async fn write_plan(
+    conn: &impl Conn,
+    account: AccountId,
+    key: &str,
+    record: &UpstreamUser,
+    planned: &Plan,
+    now: DateTime<Utc>,
+) -> Result<UserId, sea_orm::DbErr> {
+    match planned {
+        Plan::Create { username } => {
+            let model = pending_user(UserId::new(), account, record, username, now);
+            let id = store::users::insert(conn, model).await?.id;
+            store::sync::insert_link(conn, account, id, key, &record.external_id, now).await?;
+            Ok(id)
+        }
+        Plan::Link { user, changes } => {
+            store::sync::insert_link(conn, account, *user, key, &record.external_id, now).await?;
+            update_synced(conn, account, *user, changes, now).await
+        }
+        Plan::Update {
+            user,
+            changes,
+            returned,
+        } => {
+            update_synced(conn, account, *user, changes, now).await?;
+            if *returned {
+                store::sync::clear_missing(conn, account, key, &record.external_id).await?;
+            }
+            Ok(*user)
+        }
+        Plan::Unchanged { user } => Ok(*user),
+        Plan::Conflict { .. } => Err(sea_orm::DbErr::Custom(
+            "a conflict has nothing to write".into(),
+        )),
+    }
 }
 
 /// Reads a listing's pages into `ahead` until it ends, fails, or nobody reads any more.
@@ -1094,20 +1166,22 @@ impl Services {
         plans: Vec<(usize, UpstreamUser, Plan)>,
         now: DateTime<Utc>,
     ) -> AppResult<Vec<(usize, Result<UserId, String>)>> {
-        let (creates, others): (Vec<_>, Vec<_>) = plans
-            .into_iter()
-            .partition(|(_, _, plan)| matches!(plan, Plan::Create { .. }));
+        let mut creates = Vec::new();
+        let mut others = Vec::new();
+        for (index, record, plan) in plans {
+            match plan {
+                Plan::Create { username } => creates.push((index, record, username)),
+                other => others.push((index, record, other)),
+            }
+        }
         let mut results = Vec::with_capacity(creates.len() + others.len());
         if !creates.is_empty() {
             let ids: Vec<UserId> = creates.iter().map(|_| UserId::new()).collect();
             let users: Vec<user::ActiveModel> = creates
                 .iter()
                 .zip(&ids)
-                .filter_map(|((_, record, plan), id)| match plan {
-                    Plan::Create { username } => {
-                        Some(pending_user(*id, account, record, username, now))
-                    }
-                    _ => None,
+                .map(|((_, record, username), id)| {
+                    pending_user(*id, account, record, username, now)
                 })
                 .collect();
             let links: Vec<(UserId, &str)> = ids
@@ -1115,27 +1189,19 @@ impl Services {
                 .zip(&creates)
                 .map(|(id, (_, record, _))| (*id, record.external_id.as_str()))
                 .collect();
-            let savepoint = txn.begin().await?;
-            let written = async {
-                store::insert_batched(&savepoint, &users).await?;
-                store::sync::insert_links(&savepoint, account, key, &links, now).await
-            }
-            .await;
-            match written {
-                Ok(()) => {
-                    savepoint.commit().await?;
-                    results.extend(creates.iter().zip(ids).map(|((i, _, _), id)| (*i, Ok(id))));
-                }
-                Err(error) if classify(&error).is_some() => {
-                    savepoint.rollback().await?;
-                    for (index, record, plan) in &creates {
-                        let result = self
-                            .apply_record(txn, account, key, record, plan, now)
-                            .await?;
-                        results.push((*index, result));
-                    }
-                }
-                Err(error) => return Err(error.into()),
+            let inserted = store::under_savepoint(txn, async |savepoint: &DatabaseTransaction| {
+                store::insert_batched(savepoint, &users).await?;
+                store::sync::insert_links(savepoint, account, key, &links, now).await
+            })
+            .await?;
+            if inserted.is_ok() {
+                results.extend(creates.iter().zip(ids).map(|((i, _, _), id)| (*i, Ok(id))));
+            } else {
+                others.extend(
+                    creates.into_iter().map(|(index, record, username)| {
+                        (index, record, Plan::Create { username })
+                    }),
+                );
             }
         }
         for (index, record, plan) in &others {
@@ -1157,67 +1223,16 @@ impl Services {
         planned: &Plan,
         now: DateTime<Utc>,
     ) -> AppResult<Result<UserId, String>> {
-        let savepoint = txn.begin().await?;
-        let written = match planned {
-            Plan::Create { username } => {
-                self.import_user(&savepoint, account, key, record, username, now)
-                    .await
-            }
-            Plan::Link { user, changes } => {
-                match store::sync::insert_link(
-                    &savepoint,
-                    account,
-                    *user,
-                    key,
-                    &record.external_id,
-                    now,
-                )
-                .await
-                {
-                    Ok(()) => {
-                        self.update_synced(&savepoint, account, *user, changes, now)
-                            .await
-                    }
-                    Err(error) => Err(error),
-                }
-            }
-            Plan::Update {
-                user,
-                changes,
-                returned,
-            } => {
-                let updated = self
-                    .update_synced(&savepoint, account, *user, changes, now)
-                    .await;
-                if *returned && updated.is_ok() {
-                    store::sync::clear_missing(&savepoint, account, key, &record.external_id)
-                        .await
-                        .map(|()| *user)
-                } else {
-                    updated
-                }
-            }
-            Plan::Unchanged { user } => Ok(*user),
-            Plan::Conflict { .. } => {
-                savepoint.rollback().await?;
-                return Ok(Err("conflict".into()));
-            }
-        };
-        match written {
-            Ok(user) => {
-                savepoint.commit().await?;
-                Ok(Ok(user))
-            }
-            Err(error) => {
-                savepoint.rollback().await?;
-                match classify(&error) {
-                    Some(violation) => Ok(Err(format!(
-                        "the change was refused by another user's data ({violation:?})"
-                    ))),
-                    None => Err(error.into()),
-                }
-            }
-        }
+        let written = store::under_savepoint(txn, async |savepoint: &DatabaseTransaction| {
+            write_plan(savepoint, account, key, record, planned, now).await
+        })
+        .await?;
+        Ok(written.map_err(|refused| {
+            format!(
+                "the change was refused by another user's data ({:?})",
+                refused.violation
+            )
+        }))
     }
 
     /// The schedule's next tick: `at` plus jitter, counted from the end of the run that ends.
@@ -1274,57 +1289,6 @@ impl Services {
         )
         .await?;
         Ok(())
-    }
-
-    /// A new PENDING user (no seat, no roles) linked to its upstream record.
-    async fn import_user(
-        &self,
-        conn: &impl Conn,
-        account: AccountId,
-        key: &str,
-        record: &UpstreamUser,
-        username: &str,
-        now: DateTime<Utc>,
-    ) -> Result<UserId, sea_orm::DbErr> {
-        let model = pending_user(UserId::new(), account, record, username, now);
-        let id = store::users::insert(conn, model).await?.id;
-        store::sync::insert_link(conn, account, id, key, &record.external_id, now).await?;
-        Ok(id)
-    }
-
-    /// Writes the fields the upstream owns; roles, licence and status stay as they are.
-    async fn update_synced(
-        &self,
-        conn: &impl Conn,
-        account: AccountId,
-        id: UserId,
-        changes: &[crate::domain::sync::FieldChange],
-        now: DateTime<Utc>,
-    ) -> Result<UserId, sea_orm::DbErr> {
-        if changes.is_empty() {
-            return Ok(id);
-        }
-        let Some(found) = store::users::find(conn, account, id).await? else {
-            return Err(sea_orm::DbErr::RecordNotFound(format!("user {id}")));
-        };
-        let mut model = found.into_active_model();
-        for change in changes {
-            let value = change.after.clone();
-            match change.field {
-                SyncedField::DisplayName => model.display_name = Set(value),
-                SyncedField::FirstName => model.first_name = Set(value),
-                SyncedField::LastName => model.last_name = Set(value),
-                SyncedField::Email => {
-                    model.email_key = Set(value.as_ref().map(|e| e.to_lowercase()));
-                    model.email = Set(value);
-                    // A new address has not bounced yet.
-                    model.email_invalid_at = Set(None);
-                }
-            }
-        }
-        model.updated_at = Set(now);
-        store::users::update(conn, model).await?;
-        Ok(id)
     }
 
     /// Flags (or, by the policy, deactivates) the linked users the listing no longer has, in

@@ -112,6 +112,36 @@ pub async fn begin_write(db: &DatabaseConnection) -> Result<DatabaseTransaction,
     }
 }
 
+/// A write that a constraint refused, rolled back.
+#[derive(Debug)]
+pub struct Refused {
+    pub violation: constraint::Violation,
+    pub error: DbErr,
+}
+
+/// Runs `write` under a savepoint of `txn`: kept when it succeeds, rolled back when it fails.
+/// A constraint's refusal comes back as [`Refused`], so the caller can carry on with the rest of
+/// its transaction (one row's conflict never costs its neighbours); any other error is passed on.
+pub async fn under_savepoint<T>(
+    txn: &DatabaseTransaction,
+    write: impl AsyncFnOnce(&DatabaseTransaction) -> Result<T, DbErr>,
+) -> Result<Result<T, Refused>, DbErr> {
+    let savepoint = txn.begin().await?;
+    match write(&savepoint).await {
+        Ok(value) => {
+            savepoint.commit().await?;
+            Ok(Ok(value))
+        }
+        Err(error) => {
+            savepoint.rollback().await?;
+            match constraint::classify(&error) {
+                Some(violation) => Ok(Err(Refused { violation, error })),
+                None => Err(error),
+            }
+        }
+    }
+}
+
 /// Refreshes PostgreSQL's planner statistics of those `tables` that have grown or changed by
 /// more than half since they were last analysed. A job that multiplies a table's rows within
 /// seconds outruns autovacuum: with the statistics of a near-empty `users` table, the
