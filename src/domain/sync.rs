@@ -8,7 +8,6 @@ use sea_orm::{DeriveActiveEnum, EnumIter};
 use serde::{Deserialize, Serialize};
 
 use super::ids::UserId;
-use super::user::{UserKind, UserStatus};
 use super::values::{Email, Name, Username};
 use crate::connectors::upstream::UpstreamUser;
 
@@ -169,8 +168,6 @@ pub struct FieldChange {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LocalUser {
     pub id: UserId,
-    pub kind: UserKind,
-    pub status: UserStatus,
     pub username: Option<String>,
     pub display_name: Option<String>,
     pub first_name: Option<String>,
@@ -389,8 +386,6 @@ mod tests {
     fn local(name: &str, email: &str) -> LocalUser {
         LocalUser {
             id: UserId::new(),
-            kind: UserKind::Login,
-            status: UserStatus::Active,
             username: Some(name.to_lowercase()),
             display_name: Some(name.into()),
             first_name: None,

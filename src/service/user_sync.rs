@@ -118,23 +118,33 @@ impl RunFailure {
     }
 }
 
-impl From<&LocalUserRow> for LocalUser {
-    fn from(row: &LocalUserRow) -> Self {
-        LocalUser {
-            id: row.0.id,
-            kind: row.0.kind,
-            status: row.0.status,
-            username: row.0.username.clone(),
-            display_name: row.0.display_name.clone(),
-            first_name: row.0.first_name.clone(),
-            last_name: row.0.last_name.clone(),
-            email: row.0.email.clone(),
-        }
+fn local_user(user: &user::Model) -> LocalUser {
+    LocalUser {
+        id: user.id,
+        username: user.username.clone(),
+        display_name: user.display_name.clone(),
+        first_name: user.first_name.clone(),
+        last_name: user.last_name.clone(),
+        email: user.email.clone(),
     }
 }
 
-/// A user row as loaded, for [`LocalUser`].
-struct LocalUserRow(user::Model);
+/// Users by a folded key of theirs (username or email), as matching looks them up.
+fn index_by(
+    users: &[user::Model],
+    key: impl Fn(&user::Model) -> &Option<String>,
+) -> HashMap<String, Vec<LocalUser>> {
+    let mut index: HashMap<String, Vec<LocalUser>> = HashMap::new();
+    for user in users {
+        if let Some(folded) = key(user) {
+            index
+                .entry(folded.clone())
+                .or_default()
+                .push(local_user(user));
+        }
+    }
+    index
+}
 
 fn upstream_of(record: &staged::Model) -> UpstreamUser {
     UpstreamUser {
@@ -940,16 +950,14 @@ impl Services {
             return Ok(false);
         };
         let identifier = source.primary_identifier;
-        let facts = self
-            .chunk_facts(&txn, run, key, identifier, has_usernames, &records)
+        let plans = self
+            .plan_chunk(&txn, run, key, identifier, has_usernames, &records)
             .await?;
         let now = self.clock.now();
         // Each record's item and what is left to apply: planned first, in listing order.
         let mut items = Vec::new();
         let mut to_apply: Vec<(usize, UpstreamUser, Plan)> = Vec::new();
-        for (record, facts) in records.iter().zip(facts) {
-            let upstream = upstream_of(record);
-            let planned = plan(&upstream, &facts, identifier, has_usernames);
+        for (record, (upstream, planned)) in records.iter().zip(plans) {
             let Some(action) = planned.action() else {
                 run.unchanged += 1;
                 continue;
@@ -1029,8 +1037,9 @@ impl Services {
         Ok(true)
     }
 
-    /// What the database says about each record of a chunk.
-    async fn chunk_facts(
+    /// Plans a chunk's records in listing order: what the database says about each, then
+    /// [`plan`]. A user an earlier record links is claimed for the later ones.
+    async fn plan_chunk(
         &self,
         conn: &impl Conn,
         run: &run::Model,
@@ -1038,7 +1047,7 @@ impl Services {
         identifier: Option<PrimaryIdentifier>,
         has_usernames: bool,
         records: &[staged::Model],
-    ) -> AppResult<Vec<RecordFacts>> {
+    ) -> AppResult<Vec<(UpstreamUser, Plan)>> {
         let account = run.account_id;
         let links = store::sync::links_by_external_ids(
             conn,
@@ -1070,7 +1079,7 @@ impl Services {
         let by_email =
             store::sync::login_users_by_key(conn, account, user::Column::EmailKey, emails).await?;
         let candidates: Vec<UserId> = by_username.iter().chain(&by_email).map(|u| u.id).collect();
-        let claimed: HashSet<UserId> =
+        let mut claimed: HashSet<UserId> =
             store::sync::claimed_users(conn, account, key, run.id, candidates)
                 .await?
                 .into_iter()
@@ -1082,35 +1091,14 @@ impl Services {
         let holders = store::bulk_jobs::username_holders(conn, account, new_keys.clone()).await?;
         let first_positions = store::sync::first_username_positions(conn, run.id, new_keys).await?;
         let folded = |value: &Option<String>| value.as_ref().map(|v| v.to_lowercase());
-        let mut username_index: HashMap<String, Vec<LocalUser>> = HashMap::new();
-        for found in &by_username {
-            if let Some(key) = &found.username_key {
-                username_index
-                    .entry(key.clone())
-                    .or_default()
-                    .push(LocalUser::from(&LocalUserRow(found.clone())));
-            }
-        }
-        let mut email_index: HashMap<String, Vec<LocalUser>> = HashMap::new();
-        for found in &by_email {
-            if let Some(key) = &found.email_key {
-                email_index
-                    .entry(key.clone())
-                    .or_default()
-                    .push(LocalUser::from(&LocalUserRow(found.clone())));
-            }
-        }
-        // Users two records of this chunk would both link: the later ones conflict.
-        let mut claimed_here: HashSet<UserId> = HashSet::new();
-        let mut facts = Vec::with_capacity(records.len());
+        let username_index = index_by(&by_username, |u| &u.username_key);
+        let email_index = index_by(&by_email, |u| &u.email_key);
+        let mut plans = Vec::with_capacity(records.len());
         for record in records {
             let linked = links.get(&record.external_id).and_then(|link| {
-                linked_users.get(&link.user_id).map(|user| {
-                    (
-                        LocalUser::from(&LocalUserRow(user.clone())),
-                        link.missing_since.is_some(),
-                    )
-                })
+                linked_users
+                    .get(&link.user_id)
+                    .map(|user| (local_user(user), link.missing_since.is_some()))
             });
             let by_username = folded(&record.username)
                 .filter(|_| has_usernames)
@@ -1119,39 +1107,33 @@ impl Services {
             let by_email = folded(&record.email)
                 .and_then(|k| email_index.get(&k).cloned())
                 .unwrap_or_default();
-            let mut record_claimed: Vec<UserId> = by_username
+            let record_claimed: Vec<UserId> = by_username
                 .iter()
                 .chain(&by_email)
                 .map(|u| u.id)
-                .filter(|id| claimed.contains(id) || claimed_here.contains(id))
+                .filter(|id| claimed.contains(id))
                 .collect();
-            record_claimed.dedup();
             let new_username_taken = record.username_key.as_ref().is_some_and(|k| {
                 holders.contains_key(k)
                     || first_positions
                         .get(k)
                         .is_some_and(|first| *first < record.position)
             });
-            let record_facts = RecordFacts {
+            let facts = RecordFacts {
                 linked,
                 by_username,
                 by_email,
                 claimed: record_claimed,
                 new_username_taken,
             };
-            if record_facts.linked.is_none()
-                && let Plan::Link { user, .. } = plan(
-                    &upstream_of(record),
-                    &record_facts,
-                    identifier,
-                    has_usernames,
-                )
-            {
-                claimed_here.insert(user);
+            let upstream = upstream_of(record);
+            let planned = plan(&upstream, &facts, identifier, has_usernames);
+            if let Plan::Link { user, .. } = &planned {
+                claimed.insert(*user);
             }
-            facts.push(record_facts);
+            plans.push((upstream, planned));
         }
-        Ok(facts)
+        Ok(plans)
     }
 
     /// Applies a chunk's plans; each result by the index it came with. The chunk's new users go
