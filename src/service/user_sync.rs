@@ -16,7 +16,7 @@ use super::audit::{Actor, Event};
 use super::{Patch, Services};
 use crate::auth::principal::AccountUser;
 use crate::connectors::upstream::{DirectorySettings, FetchError, UpstreamPages, UpstreamUser};
-use crate::domain::ids::{AccountId, SyncRunId, SyncSourceId, UserId};
+use crate::domain::ids::{AccountId, ExternalIdentityId, SyncRunId, SyncSourceId, UserId};
 use crate::domain::permission::{Area, Level};
 use crate::domain::sync::{
     DEFAULT_EVERY_SECONDS, ItemAction, ItemStatus, LocalUser, MIN_EVERY_SECONDS, Plan,
@@ -25,6 +25,7 @@ use crate::domain::sync::{
 };
 use crate::domain::user::{UserKind, UserStatus};
 use crate::error::{AppError, AppResult, UserError};
+use crate::jobs::schedule::next_after_completion;
 use crate::jobs::{JobContext, JobFailure, JobHandler};
 use crate::store::entities::connection::ConnectionStatus;
 use crate::store::entities::schedule::ScheduleAnchor;
@@ -233,6 +234,38 @@ async fn write_plan(
             "a conflict has nothing to write".into(),
         )),
     }
+}
+
+/// The next batch of the source's links whose record the run did not fetch, after `after`
+/// (moved on past it), each with its user; `None` when there are no more.
+async fn missing_batch(
+    conn: &impl Conn,
+    run: &run::Model,
+    source: &source::Model,
+    after: &mut Option<ExternalIdentityId>,
+) -> AppResult<Option<Vec<(external_identity::Model, user::Model)>>> {
+    let account = run.account_id;
+    let links = store::sync::missing_links(
+        conn,
+        account,
+        &source.integration_key,
+        run.id,
+        *after,
+        MISSING_BATCH,
+    )
+    .await?;
+    let Some(last) = links.last() else {
+        return Ok(None);
+    };
+    *after = Some(last.id);
+    let ids: Vec<UserId> = links.iter().map(|l| l.user_id).collect();
+    let mut users = store::users::by_ids(conn, account, &ids).await?;
+    Ok(Some(
+        links
+            .into_iter()
+            .filter_map(|link| users.remove(&link.user_id).map(|user| (link, user)))
+            .collect(),
+    ))
 }
 
 /// Reads a listing's pages into `ahead` until it ends, fails, or nobody reads any more.
@@ -552,13 +585,14 @@ impl Services {
         if approve {
             run.status = RunStatus::Queued;
             self.enqueue_run(&txn, account, id, "approved").await?;
+            run = store::sync::update_run(&txn, run).await?;
         } else {
             run.status = RunStatus::Rejected;
-            run.finished_at = Some(now);
-            store::sync::clear_staged(&txn, id).await?;
-            store::sync::release_source(&txn, run.source_id, id, now).await?;
+            if let Some(mut source) = self.end_run(&txn, &mut run, now).await? {
+                source.updated_at = now;
+                store::sync::update_source(&txn, source).await?;
+            }
         }
-        let run = store::sync::update_run(&txn, run).await?;
         let event = Event {
             action: if approve {
                 "user_sync.run_approved"
@@ -729,10 +763,7 @@ impl Services {
         if !matches!(run.status, RunStatus::Queued | RunStatus::Running) {
             return Ok(());
         }
-        let Some(source) = store::sync::find_source(&self.db, account, run.source_id).await? else {
-            return Ok(());
-        };
-        self.fail_run(run, source, RunFailure::Abandoned(reason.to_owned()))
+        self.fail_run(run, RunFailure::Abandoned(reason.to_owned()))
             .await
             .map_err(|failure| AppError::Internal(failure.to_string()))
     }
@@ -771,7 +802,7 @@ impl Services {
                     run.updated_at = self.clock.now();
                     run = store::sync::update_run(&self.db, run).await?;
                 }
-                Err(failure) => return self.fail_run(run, source, failure).await,
+                Err(failure) => return self.fail_run(run, failure).await,
             }
         }
         // The listing has just grown the staged table (and a first import grows the others):
@@ -793,7 +824,7 @@ impl Services {
         if !run.missing_applied {
             self.apply_missing(&mut run, &source).await?;
         }
-        self.finish_run(run, source).await
+        self.finish_run(run).await
     }
 
     /// Stages the whole listing; the number of distinct records, or why it is incomplete.
@@ -876,24 +907,8 @@ impl Services {
             store::sync::count_links(&self.db, run.account_id, &source.integration_key).await?;
         let mut affected = 0;
         let mut after = None;
-        loop {
-            let batch = store::sync::missing_links(
-                &self.db,
-                run.account_id,
-                &source.integration_key,
-                run.id,
-                after,
-                MISSING_BATCH,
-            )
-            .await?;
-            let Some(last) = batch.last() else { break };
-            after = Some(last.id);
-            let users: Vec<UserId> = batch.iter().map(|l| l.user_id).collect();
-            let found = store::users::by_ids(&self.db, run.account_id, &users).await?;
-            for link in &batch {
-                let Some(user) = found.get(&link.user_id) else {
-                    continue;
-                };
+        while let Some(batch) = missing_batch(&self.db, run, source, &mut after).await? {
+            for (link, user) in &batch {
                 if self
                     .missing_action(&self.db, source, link, user)
                     .await?
@@ -1217,24 +1232,22 @@ impl Services {
         }))
     }
 
-    /// The schedule's next tick: `at` plus jitter, counted from the end of the run that ends.
+    /// Plans the source's next tick from the end of the run that ends now, as the schedule
+    /// plans any after-completion run (interval and jitter), `slowdown` intervals away.
     async fn plan_next_run(
         &self,
         txn: &DatabaseTransaction,
         source: &source::Model,
-        at: DateTime<Utc>,
+        slowdown: i64,
     ) -> AppResult<()> {
-        let jitter = rand::Rng::random_range(
-            &mut rand::rng(),
-            0..=i64::from(jitter_seconds(source.every_seconds)),
-        );
-        store::schedules::plan_next(
-            txn,
-            &schedule_name(source.id),
-            at + Duration::seconds(jitter),
-            self.clock.now(),
-        )
-        .await?;
+        let name = schedule_name(source.id);
+        let Some(schedule) = store::schedules::find(txn, &name).await? else {
+            return Ok(());
+        };
+        let now = self.clock.now();
+        let extra = Duration::seconds(source.every_seconds.saturating_mul(slowdown - 1));
+        let next = next_after_completion(&schedule, now) + extra;
+        store::schedules::plan_next(txn, &name, next, now).await?;
         Ok(())
     }
 
@@ -1286,32 +1299,15 @@ impl Services {
         let actor = Actor::system("user sync");
         let mut position = run.applied_through;
         let mut after = None;
-        loop {
-            let batch = store::sync::missing_links(
-                &txn,
-                account,
-                &source.integration_key,
-                run.id,
-                after,
-                MISSING_BATCH,
-            )
-            .await?;
-            let Some(last) = batch.last() else { break };
-            after = Some(last.id);
-            let users: Vec<UserId> = batch.iter().map(|l| l.user_id).collect();
-            let found = store::users::by_ids(&txn, account, &users).await?;
+        while let Some(batch) = missing_batch(&txn, run, source, &mut after).await? {
             let mut items = Vec::new();
             let mut events = Vec::new();
-            for link in &batch {
+            for (link, user) in &batch {
                 run.missing += 1;
-                let Some(user) = found.get(&link.user_id) else {
-                    continue;
-                };
                 let action = self.missing_action(&txn, source, link, user).await?;
                 if !run.dry_run {
                     let since = link.missing_since.unwrap_or(now);
-                    store::sync::set_link_missing(&txn, link, Some((since, link.missed_runs + 1)))
-                        .await?;
+                    store::sync::set_link_missing(&txn, link, since, link.missed_runs + 1).await?;
                     if action == Some(ItemAction::Deactivate) {
                         store::users::set_status(
                             &txn,
@@ -1368,11 +1364,7 @@ impl Services {
     }
 
     /// Ends a run whose fetch was complete: SUCCEEDED, or PARTIAL when some changes failed.
-    async fn finish_run(
-        &self,
-        mut run: run::Model,
-        source: source::Model,
-    ) -> Result<(), JobFailure> {
+    async fn finish_run(&self, mut run: run::Model) -> Result<(), JobFailure> {
         let txn = begin_write(&self.db).await?;
         let now = self.clock.now();
         run.status = if run.failed > 0 {
@@ -1380,17 +1372,17 @@ impl Services {
         } else {
             RunStatus::Succeeded
         };
-        let mut source = self.end_run(&txn, &mut run, source, now).await?;
-        if !run.dry_run {
-            source.status = SourceStatus::Ok;
-            source.consecutive_failures = 0;
-            source.last_error = None;
-            source.last_run_at = Some(now);
-            let every = Duration::seconds(source.every_seconds);
-            self.plan_next_run(&txn, &source, now + every).await?;
+        if let Some(mut source) = self.end_run(&txn, &mut run, now).await? {
+            if !run.dry_run {
+                source.status = SourceStatus::Ok;
+                source.consecutive_failures = 0;
+                source.last_error = None;
+                source.last_run_at = Some(now);
+                self.plan_next_run(&txn, &source, 1).await?;
+            }
+            source.updated_at = now;
+            store::sync::update_source(&txn, source).await?;
         }
-        source.updated_at = now;
-        store::sync::update_source(&txn, source).await?;
         txn.commit().await?;
         tracing::info!(
             run = %run.id, status = ?run.status, fetched = run.fetched, created = run.created,
@@ -1401,43 +1393,40 @@ impl Services {
     }
 
     /// Records that `run` ended with the status it has, forgets what it staged, and lets its
-    /// source go; the source as it is now, for the caller to update.
+    /// source go; the source as it is now, for the caller to update and save.
     async fn end_run(
         &self,
         txn: &DatabaseTransaction,
         run: &mut run::Model,
-        source: source::Model,
         now: DateTime<Utc>,
-    ) -> AppResult<source::Model> {
+    ) -> AppResult<Option<source::Model>> {
         run.finished_at = Some(now);
         run.updated_at = now;
         *run = store::sync::update_run(txn, run.clone()).await?;
         store::sync::clear_staged(txn, run.id).await?;
-        let mut source = store::sync::find_source(txn, run.account_id, source.id)
-            .await?
-            .unwrap_or(source);
-        if source.active_run_id == Some(run.id) {
-            source.active_run_id = None;
-        }
-        Ok(source)
+        let source = store::sync::find_source(txn, run.account_id, run.source_id).await?;
+        Ok(source.map(|mut source| {
+            if source.active_run_id == Some(run.id) {
+                source.active_run_id = None;
+            }
+            source
+        }))
     }
 
     /// Ends a run whose fetch was incomplete or empty: nothing was changed. Refused credentials
     /// mark the source AUTH_FAILED and tell the account's admins, once; repeated failures slow
     /// the schedule down.
-    async fn fail_run(
-        &self,
-        mut run: run::Model,
-        source: source::Model,
-        failure: RunFailure,
-    ) -> Result<(), JobFailure> {
+    async fn fail_run(&self, mut run: run::Model, failure: RunFailure) -> Result<(), JobFailure> {
         let message = failure.message();
-        tracing::warn!(run = %run.id, source = %source.id, reason = %message, "user sync run failed");
+        tracing::warn!(run = %run.id, source = %run.source_id, reason = %message, "user sync run failed");
         let txn = begin_write(&self.db).await?;
         let now = self.clock.now();
         run.status = RunStatus::Failed;
         run.error = Some(message.chars().take(1000).collect());
-        let mut source = self.end_run(&txn, &mut run, source, now).await?;
+        let Some(mut source) = self.end_run(&txn, &mut run, now).await? else {
+            txn.commit().await?;
+            return Ok(());
+        };
         if !run.dry_run {
             let refused = matches!(failure, RunFailure::Fetch(FetchError::Unauthorized(_)));
             let newly_refused = refused && source.status != SourceStatus::AuthFailed;
@@ -1450,8 +1439,7 @@ impl Services {
             source.last_error = Some(message.chars().take(500).collect());
             source.last_run_at = Some(now);
             let slowdown = (1_i64 << source.consecutive_failures.clamp(0, 3)).min(MAX_SLOWDOWN);
-            let every = Duration::seconds(source.every_seconds.saturating_mul(slowdown));
-            self.plan_next_run(&txn, &source, now + every).await?;
+            self.plan_next_run(&txn, &source, slowdown).await?;
             if newly_refused {
                 let account = store::accounts::find(&txn, run.account_id)
                     .await?

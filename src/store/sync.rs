@@ -91,26 +91,6 @@ pub async fn claim_source(
     Ok(result.rows_affected == 1)
 }
 
-/// Lets the source go: its run `run` has ended.
-pub async fn release_source(
-    conn: &impl Conn,
-    id: SyncSourceId,
-    run: SyncRunId,
-    now: DateTime<Utc>,
-) -> Result<(), DbErr> {
-    source::Entity::update_many()
-        .col_expr(
-            source::Column::ActiveRunId,
-            Expr::value(Option::<SyncRunId>::None),
-        )
-        .col_expr(source::Column::UpdatedAt, Expr::value(now))
-        .filter(source::Column::Id.eq(id))
-        .filter(source::Column::ActiveRunId.eq(run))
-        .exec(conn)
-        .await?;
-    Ok(())
-}
-
 pub async fn insert_run(conn: &impl Conn, model: run::Model) -> Result<run::Model, DbErr> {
     model.into_active_model().reset_all().insert(conn).await
 }
@@ -351,14 +331,13 @@ pub async fn count_links(
         .await
 }
 
-/// Records a link's state after a run: found (`None`: clears the flag) or gone since `since`
-/// for `missed` complete runs.
+/// Records that a link's record has been gone upstream since `since`, for `missed` complete runs.
 pub async fn set_link_missing(
     conn: &impl Conn,
     link: &link::Model,
-    missing: Option<(DateTime<Utc>, i32)>,
+    since: DateTime<Utc>,
+    missed: i32,
 ) -> Result<(), DbErr> {
-    let (since, missed) = missing.map_or((None, 0), |(since, missed)| (Some(since), missed));
     link::Entity::update_many()
         .col_expr(link::Column::MissingSince, Expr::value(since))
         .col_expr(link::Column::MissedRuns, Expr::value(missed))
