@@ -88,12 +88,9 @@ pub enum RunStatus {
 }
 
 impl RunStatus {
-    /// The run holds its source (no other run may start).
-    pub fn holds_source(self) -> bool {
-        matches!(
-            self,
-            RunStatus::Queued | RunStatus::Running | RunStatus::AwaitingApproval
-        )
+    /// A worker may carry the run on (it is neither finished nor waiting for a decision).
+    pub fn is_under_way(self) -> bool {
+        matches!(self, RunStatus::Queued | RunStatus::Running)
     }
 }
 

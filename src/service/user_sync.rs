@@ -760,7 +760,7 @@ impl Services {
         let Some(run) = store::sync::find_run(&self.db, account, id).await? else {
             return Ok(());
         };
-        if !matches!(run.status, RunStatus::Queued | RunStatus::Running) {
+        if !run.status.is_under_way() {
             return Ok(());
         }
         self.fail_run(run, RunFailure::Abandoned(reason.to_owned()))
@@ -779,7 +779,7 @@ impl Services {
                 "sync run {id} does not exist"
             )));
         };
-        if !matches!(run.status, RunStatus::Queued | RunStatus::Running) {
+        if !run.status.is_under_way() {
             return Ok(());
         }
         let Some(source) = store::sync::find_source(&self.db, account, run.source_id).await? else {

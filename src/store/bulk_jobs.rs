@@ -6,8 +6,8 @@ use std::collections::{HashMap, HashSet};
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, IntoIden, Query, TableRef, ValueTuple};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, DbErr, EntityTrait, FromQueryResult, IntoActiveModel,
-    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Select,
+    ActiveModelTrait, ColumnTrait, DbErr, EntityTrait, IntoActiveModel, PaginatorTrait,
+    QueryFilter, QueryOrder, QuerySelect, Select,
 };
 
 use super::Conn;
@@ -214,46 +214,6 @@ pub async fn count_rows(
     rows_of(account, job, status).count(conn).await
 }
 
-#[derive(FromQueryResult)]
-struct FirstText {
-    key: String,
-    first: i32,
-}
-
-#[derive(FromQueryResult)]
-struct FirstNumber {
-    key: i64,
-    first: i32,
-}
-
-/// For each of `keys`, the first position of the job holding it in `column`.
-async fn first_positions<K, Q>(
-    conn: &impl Conn,
-    job: BulkUserJobId,
-    column: row::Column,
-    keys: Vec<K>,
-    key_of: impl Fn(Q) -> (K, i32),
-) -> Result<HashMap<K, i32>, DbErr>
-where
-    K: Into<sea_orm::Value> + Eq + std::hash::Hash + Clone,
-    Q: FromQueryResult,
-{
-    if keys.is_empty() {
-        return Ok(HashMap::new());
-    }
-    let found = row::Entity::find()
-        .select_only()
-        .column_as(column, "key")
-        .column_as(row::Column::Position.min(), "first")
-        .filter(row::Column::JobId.eq(job))
-        .filter(column.is_in(keys))
-        .group_by(column)
-        .into_model::<Q>()
-        .all(conn)
-        .await?;
-    Ok(found.into_iter().map(key_of).collect())
-}
-
 /// The first position in the job of each username key, given agent ID and link key among those
 /// asked: a later row with the same value duplicates an earlier one.
 pub async fn first_seen(
@@ -263,27 +223,26 @@ pub async fn first_seen(
     agent_ids: Vec<i64>,
     links: Vec<String>,
 ) -> Result<FirstSeen, DbErr> {
+    let rows = || row::Entity::find().filter(row::Column::JobId.eq(job));
+    let position = row::Column::Position;
     Ok(FirstSeen {
-        usernames: first_positions(
+        usernames: super::first_positions(
             conn,
-            job,
+            rows(),
             row::Column::UsernameKey,
+            position,
             usernames,
-            |r: FirstText| (r.key, r.first),
         )
         .await?,
-        agent_ids: first_positions(
+        agent_ids: super::first_positions(
             conn,
-            job,
+            rows(),
             row::Column::GivenAgentId,
+            position,
             agent_ids,
-            |r: FirstNumber| (r.key, r.first),
         )
         .await?,
-        links: first_positions(conn, job, row::Column::LinkKey, links, |r: FirstText| {
-            (r.key, r.first)
-        })
-        .await?,
+        links: super::first_positions(conn, rows(), row::Column::LinkKey, position, links).await?,
     })
 }
 

@@ -112,6 +112,35 @@ pub async fn begin_write(db: &DatabaseConnection) -> Result<DatabaseTransaction,
     }
 }
 
+/// For each of `keys`, the lowest `position` among `rows` whose `column` holds it: whether an
+/// earlier row of a batch has the same value, for many rows in one statement.
+pub async fn first_positions<E, K>(
+    conn: &impl Conn,
+    rows: sea_orm::Select<E>,
+    column: E::Column,
+    position: E::Column,
+    keys: Vec<K>,
+) -> Result<std::collections::HashMap<K, i32>, DbErr>
+where
+    E: sea_orm::EntityTrait,
+    K: Into<sea_orm::Value> + sea_orm::TryGetable + Eq + std::hash::Hash,
+{
+    use sea_orm::{ColumnTrait, QueryFilter, QuerySelect};
+    if keys.is_empty() {
+        return Ok(std::collections::HashMap::new());
+    }
+    let found = rows
+        .select_only()
+        .column(column)
+        .column_as(position.min(), "first")
+        .filter(column.is_in(keys))
+        .group_by(column)
+        .into_tuple::<(K, i32)>()
+        .all(conn)
+        .await?;
+    Ok(found.into_iter().collect())
+}
+
 /// A write that a constraint refused, rolled back.
 #[derive(Debug)]
 pub struct Refused {

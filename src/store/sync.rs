@@ -195,20 +195,14 @@ pub async fn first_username_positions(
     run: SyncRunId,
     keys: Vec<String>,
 ) -> Result<HashMap<String, i32>, DbErr> {
-    if keys.is_empty() {
-        return Ok(HashMap::new());
-    }
-    let found = staged::Entity::find()
-        .select_only()
-        .column(staged::Column::UsernameKey)
-        .column_as(staged::Column::Position.min(), "first")
-        .filter(staged::Column::RunId.eq(run))
-        .filter(staged::Column::UsernameKey.is_in(keys))
-        .group_by(staged::Column::UsernameKey)
-        .into_tuple::<(String, i32)>()
-        .all(conn)
-        .await?;
-    Ok(found.into_iter().collect())
+    super::first_positions(
+        conn,
+        staged::Entity::find().filter(staged::Column::RunId.eq(run)),
+        staged::Column::UsernameKey,
+        staged::Column::Position,
+        keys,
+    )
+    .await
 }
 
 /// The source's links to these external records, by external id.
