@@ -17,14 +17,11 @@ use crate::domain::bulk::{FirstSeen, JobStatus, RowStatus};
 use crate::domain::ids::{AccountId, BulkUserJobId, UserId};
 
 pub async fn insert_job(conn: &impl Conn, model: job::Model) -> Result<job::Model, DbErr> {
-    model.into_active_model().reset_all().insert(conn).await
+    super::insert_model::<job::ActiveModel>(conn, model).await
 }
 
 pub async fn update_job(conn: &impl Conn, model: job::Model) -> Result<job::Model, DbErr> {
-    let id = model.id;
-    let mut active = model.into_active_model().reset_all();
-    active.id = sea_orm::ActiveValue::Unchanged(id);
-    active.update(conn).await
+    super::update_model::<job::ActiveModel>(conn, model).await
 }
 
 pub async fn find_job(

@@ -45,10 +45,7 @@ pub async fn update(
     conn: &impl Conn,
     request: connection_request::Model,
 ) -> Result<connection_request::Model, DbErr> {
-    let id = request.id;
-    let mut active = request.into_active_model().reset_all();
-    active.id = sea_orm::ActiveValue::Unchanged(id);
-    active.update(conn).await
+    super::update_model::<connection_request::ActiveModel>(conn, request).await
 }
 
 /// Records the first explicit use of the request's link; false when it was already recorded.

@@ -112,6 +112,48 @@ pub async fn begin_write(db: &DatabaseConnection) -> Result<DatabaseTransaction,
     }
 }
 
+/// Inserts a whole model, every column written; the row as stored.
+pub async fn insert_model<A>(
+    conn: &impl Conn,
+    model: <A::Entity as sea_orm::EntityTrait>::Model,
+) -> Result<<A::Entity as sea_orm::EntityTrait>::Model, DbErr>
+where
+    A: sea_orm::ActiveModelTrait + sea_orm::ActiveModelBehavior + Send,
+    <A::Entity as sea_orm::EntityTrait>::Model: sea_orm::IntoActiveModel<A>,
+{
+    sea_orm::IntoActiveModel::into_active_model(model)
+        .reset_all()
+        .insert(conn)
+        .await
+}
+
+/// Writes every column of a model but its primary key, which names the row.
+pub async fn update_model<A>(
+    conn: &impl Conn,
+    model: <A::Entity as sea_orm::EntityTrait>::Model,
+) -> Result<<A::Entity as sea_orm::EntityTrait>::Model, DbErr>
+where
+    A: sea_orm::ActiveModelTrait + sea_orm::ActiveModelBehavior + Send,
+    <A::Entity as sea_orm::EntityTrait>::Model: sea_orm::IntoActiveModel<A>,
+{
+    use sea_orm::{Iterable, PrimaryKeyToColumn};
+    type Column<A> = <<A as sea_orm::ActiveModelTrait>::Entity as sea_orm::EntityTrait>::Column;
+    type Key<A> = <<A as sea_orm::ActiveModelTrait>::Entity as sea_orm::EntityTrait>::PrimaryKey;
+    let keys: Vec<String> = Key::<A>::iter()
+        .map(|key| sea_orm::IdenStatic::as_str(&key.into_column()).to_owned())
+        .collect();
+    let mut active = sea_orm::IntoActiveModel::into_active_model(model);
+    for column in Column::<A>::iter() {
+        if !keys
+            .iter()
+            .any(|key| key == sea_orm::IdenStatic::as_str(&column))
+        {
+            active.reset(column);
+        }
+    }
+    active.update(conn).await
+}
+
 /// For each of `keys`, the lowest `position` among `rows` whose `column` holds it: whether an
 /// earlier row of a batch has the same value, for many rows in one statement.
 pub async fn first_positions<E, K>(

@@ -29,14 +29,11 @@ pub const GROWING_TABLES: &[&str] = &[
 ];
 
 pub async fn insert_source(conn: &impl Conn, model: source::Model) -> Result<source::Model, DbErr> {
-    model.into_active_model().reset_all().insert(conn).await
+    super::insert_model::<source::ActiveModel>(conn, model).await
 }
 
 pub async fn update_source(conn: &impl Conn, model: source::Model) -> Result<source::Model, DbErr> {
-    let id = model.id;
-    let mut active = model.into_active_model().reset_all();
-    active.id = sea_orm::ActiveValue::Unchanged(id);
-    active.update(conn).await
+    super::update_model::<source::ActiveModel>(conn, model).await
 }
 
 pub async fn find_source(
@@ -92,14 +89,11 @@ pub async fn claim_source(
 }
 
 pub async fn insert_run(conn: &impl Conn, model: run::Model) -> Result<run::Model, DbErr> {
-    model.into_active_model().reset_all().insert(conn).await
+    super::insert_model::<run::ActiveModel>(conn, model).await
 }
 
 pub async fn update_run(conn: &impl Conn, model: run::Model) -> Result<run::Model, DbErr> {
-    let id = model.id;
-    let mut active = model.into_active_model().reset_all();
-    active.id = sea_orm::ActiveValue::Unchanged(id);
-    active.update(conn).await
+    super::update_model::<run::ActiveModel>(conn, model).await
 }
 
 pub async fn find_run(
