@@ -16,17 +16,7 @@ use thiserror::Error;
 
 use super::intercom::IntercomDirectory;
 use super::scim::ScimDirectory;
-
-/// One user as the upstream directory has it.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct UpstreamUser {
-    pub external_id: String,
-    pub username: Option<String>,
-    pub email: Option<String>,
-    pub display_name: Option<String>,
-    pub first_name: Option<String>,
-    pub last_name: Option<String>,
-}
+pub use crate::domain::sync::UpstreamUser;
 
 /// Why a fetch did not complete. Messages name no secret and no token.
 #[derive(Debug, Error, PartialEq, Eq)]

@@ -9,7 +9,6 @@ use serde::{Deserialize, Serialize};
 
 use super::ids::UserId;
 use super::values::{Email, Name, Username};
-use crate::connectors::upstream::UpstreamUser;
 
 /// Hours between runs unless the source says otherwise, counted from the end of the last run.
 pub const DEFAULT_EVERY_SECONDS: i64 = 6 * 3600;
@@ -134,6 +133,17 @@ pub enum ItemStatus {
     /// Nothing was done: a conflict waits for an admin.
     #[sea_orm(string_value = "SKIPPED")]
     Skipped,
+}
+
+/// One user as the upstream directory has it (what the providers in `connectors` read).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UpstreamUser {
+    pub external_id: String,
+    pub username: Option<String>,
+    pub email: Option<String>,
+    pub display_name: Option<String>,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
 }
 
 /// A field the upstream owns.
