@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 
 use crate::helpers::{
     Reply, TestAccount, TestApp, assign_roles, competing_user, create_role, create_user,
-    decode_gid, user_with_grants, wait_for_a_lock_wait,
+    decode_gid, run_jobs_while_open, user_with_grants,
 };
 use crate::http::create_named;
 
@@ -566,16 +566,7 @@ async fn a_username_or_agent_id_another_writer_takes_during_a_chunk_costs_only_t
     // and its insert waits on the unique indexes; SQLite: the chunk waits for the write lock),
     // then the writer commits.
     let postgres = app.database_url.starts_with("postgres");
-    let (ran, committed) = tokio::join!(app.worker.run_pending_jobs(), async {
-        if postgres {
-            wait_for_a_lock_wait(&app).await;
-        } else {
-            tokio::time::sleep(std::time::Duration::from_millis(500)).await;
-        }
-        other.commit().await
-    });
-    ran.expect("worker");
-    committed.expect("competing commit");
+    run_jobs_while_open(&app, other).await;
 
     // Assert: only the first row fails; the second moves on to a free agent ID.
     let finished = job(&app, token, &id).await;

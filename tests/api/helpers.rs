@@ -516,7 +516,7 @@ pub fn competing_user(
 }
 
 /// Waits until a session of the test database waits on a lock (PostgreSQL).
-pub async fn wait_for_a_lock_wait(app: &TestApp) {
+async fn wait_for_a_lock_wait(app: &TestApp) {
     use sea_orm::{ConnectionTrait, Statement};
     for _ in 0..200 {
         let waiting = app
@@ -536,4 +536,21 @@ pub async fn wait_for_a_lock_wait(app: &TestApp) {
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
     panic!("the chunk never waited for the other writer");
+}
+
+/// Runs the worker while `other` holds its uncommitted writes, then commits them: on
+/// PostgreSQL once a job waits on one of its locks, on SQLite (where the job waits for the write
+/// lock) after half a second.
+pub async fn run_jobs_while_open(app: &TestApp, other: sea_orm::DatabaseTransaction) {
+    let postgres = app.database_url.starts_with("postgres");
+    let (ran, committed) = tokio::join!(app.worker.run_pending_jobs(), async {
+        if postgres {
+            wait_for_a_lock_wait(app).await;
+        } else {
+            tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+        }
+        other.commit().await
+    });
+    ran.expect("worker");
+    committed.expect("competing commit");
 }

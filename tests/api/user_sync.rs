@@ -7,8 +7,8 @@ use serde_json::{Value, json};
 
 use crate::fake_intercom::{AdminsFailure, FakeIntercom};
 use crate::helpers::{
-    TestAccount, TestApp, competing_user, create_user, decode_gid, user_with_grants,
-    wait_for_a_lock_wait,
+    TestAccount, TestApp, competing_user, create_user, decode_gid, run_jobs_while_open,
+    user_with_grants,
 };
 use crate::scim_server::ScimServer;
 
@@ -950,16 +950,7 @@ async fn a_username_another_writer_takes_during_an_import_costs_only_that_user()
     // Act: the run goes while the other writer is open (PostgreSQL: the chunk's checks pass and
     // its insert waits on the unique index; SQLite: the run waits for the write lock).
     let postgres = app.database_url.starts_with("postgres");
-    let (ran, committed) = tokio::join!(app.worker.run_pending_jobs(), async {
-        if postgres {
-            wait_for_a_lock_wait(&app).await;
-        } else {
-            tokio::time::sleep(std::time::Duration::from_millis(500)).await;
-        }
-        other.commit().await
-    });
-    ran.expect("worker");
-    committed.expect("competing commit");
+    run_jobs_while_open(&app, other).await;
 
     // Assert: Ann and Cy imported; Bo alone failed (PostgreSQL, a conflict at the insert) or was
     // reported as a conflict (SQLite, whose checks saw the other writer's user).
