@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 
 use crate::fake_intercom::{AdminsFailure, FakeIntercom};
 use crate::helpers::{
-    TestAccount, TestApp, competing_user, create_user, decode_gid, run_jobs_while_open,
+    TestAccount, TestApp, competing_user, create_user, decode_gid, gid, run_jobs_while_open,
     user_with_grants,
 };
 use crate::scim_server::ScimServer;
@@ -300,11 +300,9 @@ async fn matching_links_an_existing_user_by_email_and_reports_two_candidates_as_
     );
 }
 
-#[tokio::test]
-async fn a_run_that_would_flag_too_many_users_waits_for_approval_and_nothing_changes_before() {
-    // Arrange: twelve linked users.
-    let intercom = FakeIntercom::accepting_any().await;
-    let admins: Vec<(String, String, String)> = (1..=12)
+/// `count` admins as Intercom lists them: ids 1 to `count`.
+fn agents(count: usize) -> Vec<(String, String, String)> {
+    (1..=count)
         .map(|i| {
             (
                 format!("{i}"),
@@ -312,15 +310,24 @@ async fn a_run_that_would_flag_too_many_users_waits_for_approval_and_nothing_cha
                 format!("agent{i}@example.com"),
             )
         })
-        .collect();
-    let triples: Vec<(&str, &str, &str)> = admins
+        .collect()
+}
+
+/// Sets Intercom's admins to the first `count` of [`agents`].
+fn list_agents(intercom: &FakeIntercom, count: usize) {
+    let agents = agents(count);
+    let triples: Vec<(&str, &str, &str)> = agents
         .iter()
         .map(|(a, b, c)| (a.as_str(), b.as_str(), c.as_str()))
         .collect();
     intercom.set_admins(&triples);
-    let app = app_with(&intercom).await;
-    let acme = app.create_account("acme").await;
-    connect_intercom(&app, &acme).await;
+}
+
+/// Twelve admins imported, then eleven gone upstream (more than max(10, 20 % of 12)): a run
+/// the safeguard holds. The Intercom double, the server, the account, the source and the run.
+async fn held_run() -> (FakeIntercom, TestApp, TestAccount, String, Value) {
+    let (intercom, app, acme) = connected(&[]).await;
+    list_agents(&intercom, 12);
     let source = enable(
         &app,
         &acme.admin_token,
@@ -328,10 +335,15 @@ async fn a_run_that_would_flag_too_many_users_waits_for_approval_and_nothing_cha
     )
     .await;
     app.worker.run_pending_jobs().await.expect("worker");
-
-    // Act: eleven leave upstream at once (more than max(10, 20 % of 12)).
-    intercom.set_admins(&triples[..1]);
+    list_agents(&intercom, 1);
     let held = run_now(&app, &acme.admin_token, &source, false).await;
+    (intercom, app, acme, source, held)
+}
+
+#[tokio::test]
+async fn a_run_that_would_flag_too_many_users_waits_for_approval_and_nothing_changes_before() {
+    // Arrange / Act: twelve linked users, eleven of whom leave upstream at once.
+    let (intercom, app, acme, source, held) = held_run().await;
 
     // Assert: held, nothing flagged yet.
     assert_eq!(held["status"], "AWAITING_APPROVAL", "{held}");
@@ -369,7 +381,7 @@ async fn a_run_that_would_flag_too_many_users_waits_for_approval_and_nothing_cha
     );
 
     // Act: a run with a small drop (two users) passes the safeguard on its own.
-    intercom.set_admins(&triples[..10]);
+    list_agents(&intercom, 10);
     let back = run_now(&app, &acme.admin_token, &source, false).await;
     assert_eq!(back["status"], "SUCCEEDED");
     assert_eq!(flagged(&app).await, 2, "nine are back: {back}");
@@ -995,4 +1007,199 @@ async fn finished_at(app: &TestApp, run: &str) -> chrono::DateTime<chrono::Utc> 
         .expect("run")
         .and_then(|run| run.finished_at)
         .expect("finished")
+}
+
+const DECIDE: &str = "mutation($id: ID!, $approve: Boolean!) { approveUserSyncRun(input: { runId: $id }) @include(if: $approve) { userSyncRun { status } userErrors { code } } rejectUserSyncRun(input: { runId: $id }) @skip(if: $approve) { userSyncRun { status } userErrors { code } } }";
+
+#[tokio::test]
+async fn a_rejected_run_changes_nothing_frees_its_source_and_cannot_be_decided_again() {
+    // Arrange: a run the safeguard holds.
+    let (_intercom, app, acme, source, held) = held_run().await;
+    assert_eq!(held["status"], "AWAITING_APPROVAL", "{held}");
+    let id = runs(&app, &acme.admin_token, &source).await[0]["id"].clone();
+    let token = Some(acme.admin_token.as_str());
+
+    // Act: an admin rejects it.
+    let rejected = app
+        .graphql(token, DECIDE, json!({ "id": id, "approve": false }))
+        .await
+        .ok();
+
+    // Assert: REJECTED, nobody flagged, and the source takes a new run.
+    assert_eq!(
+        rejected.data("rejectUserSyncRun/userSyncRun/status"),
+        "REJECTED"
+    );
+    assert_eq!(flagged(&app).await, 0);
+    let again = app
+        .graphql(token, RUN_NOW, json!({ "id": source }))
+        .await
+        .ok();
+    assert_ne!(again.data("runUserSyncNow/userSyncRun/id"), &id);
+    for approve in [true, false] {
+        let field = if approve {
+            "approveUserSyncRun"
+        } else {
+            "rejectUserSyncRun"
+        };
+        let decided = app
+            .graphql(token, DECIDE, json!({ "id": id, "approve": approve }))
+            .await
+            .ok();
+        assert_eq!(
+            decided.user_error_codes(field),
+            vec!["NOT_AWAITING_APPROVAL"]
+        );
+    }
+}
+
+#[tokio::test]
+async fn bad_sync_settings_are_refused_with_a_code_and_change_nothing() {
+    // Arrange
+    let (_intercom, app, acme) = connected(&[("1", "Ann Lee", "ann@example.com")]).await;
+    let token = Some(acme.admin_token.as_str());
+    let refused = async |input: Value| {
+        app.graphql(token, ENABLE, json!({ "input": input }))
+            .await
+            .ok()
+            .user_error_codes("enableUserSync")
+    };
+
+    // Act / Assert: an integration that is no directory, too short an interval, a policy of
+    // zero runs; no source was recorded.
+    assert_eq!(
+        refused(json!({ "integrationKey": "salesforce" })).await,
+        vec!["NOT_A_DIRECTORY"]
+    );
+    assert_eq!(
+        refused(json!({ "integrationKey": "intercom", "everySeconds": 60 })).await,
+        vec!["INVALID_SCHEDULE"]
+    );
+    assert_eq!(
+        refused(json!({ "integrationKey": "intercom", "deactivateAfterMissedRuns": 0 })).await,
+        vec!["INVALID_POLICY"]
+    );
+    assert_eq!(count_where(&app, "sync_sources", "1 = 1").await, 0);
+
+    // A valid interval is kept; a disabled source takes no run.
+    let source = enable(
+        &app,
+        &acme.admin_token,
+        json!({ "integrationKey": "intercom", "everySeconds": 3600 }),
+    )
+    .await;
+    let updated = app
+        .graphql(
+            token,
+            "mutation($id: ID!) { updateUserSync(input: { sourceId: $id, everySeconds: 7200, primaryIdentifier: EMAIL }) { userSyncSource { everySeconds } userErrors { code } } }",
+            json!({ "id": source }),
+        )
+        .await
+        .ok();
+    assert_eq!(
+        updated.data("updateUserSync/userSyncSource/everySeconds"),
+        7200
+    );
+    app.graphql(
+        token,
+        "mutation($id: ID!) { disableUserSync(input: { sourceId: $id }) { userErrors { code } } }",
+        json!({ "id": source }),
+    )
+    .await
+    .ok();
+    let disabled = app
+        .graphql(token, RUN_NOW, json!({ "id": source }))
+        .await
+        .ok();
+    assert_eq!(
+        disabled.user_error_codes("runUserSyncNow"),
+        vec!["SYNC_DISABLED"]
+    );
+}
+
+#[tokio::test]
+async fn activating_needs_pending_users_known_roles_and_no_more_rights_than_the_callers() {
+    // Arrange: one imported pending user; a user manager without ROLES FULL; a role manager
+    // whose own rights are narrower than the admin role's.
+    let (_intercom, app, acme) = connected(&[("1", "Ann Lee", "ann@example.com")]).await;
+    enable(
+        &app,
+        &acme.admin_token,
+        json!({ "integrationKey": "intercom" }),
+    )
+    .await;
+    app.worker.run_pending_jobs().await.expect("worker");
+    let pending = app
+        .graphql(
+            Some(&acme.admin_token),
+            "{ users(first: 10, filter: { statuses: [PENDING] }) { nodes { id } } }",
+            json!({}),
+        )
+        .await
+        .ok()
+        .data("users/nodes/0/id")
+        .clone();
+    let admin = gid("User", acme.admin_id);
+    let (_, manager) = user_with_grants(&app, &acme, "manager", &[("USERS", "FULL")], None).await;
+    let (_, roles_manager) = user_with_grants(
+        &app,
+        &acme,
+        "roles.manager",
+        &[("USERS", "FULL"), ("ROLES", "FULL")],
+        None,
+    )
+    .await;
+    let admin_role = app
+        .graphql(
+            Some(&acme.admin_token),
+            "{ roles(first: 20) { nodes { id isAccountAdmin } } }",
+            json!({}),
+        )
+        .await
+        .ok()
+        .data("roles/nodes")
+        .as_array()
+        .expect("roles")
+        .iter()
+        .find(|r| r["isAccountAdmin"] == true)
+        .expect("the admin role")["id"]
+        .clone();
+    let activate = "mutation($users: [ID!]!, $roles: [ID!]!) { activateUsers(input: { userIds: $users, roleIds: $roles }) { users { status } userErrors { code } } }";
+    let ask = async |token: &str, users: Value, roles: Value| {
+        app.graphql(
+            Some(token),
+            activate,
+            json!({ "users": users, "roles": roles }),
+        )
+        .await
+    };
+
+    // Act / Assert
+    let without_roles_full = ask(&manager, json!([pending]), json!([])).await;
+    assert_eq!(without_roles_full.codes(), vec!["FORBIDDEN"]);
+    let escalating = ask(&roles_manager, json!([pending]), json!([admin_role])).await;
+    assert_eq!(escalating.codes(), vec!["FORBIDDEN"]);
+    let not_pending = ask(&acme.admin_token, json!([admin]), json!([])).await.ok();
+    assert_eq!(
+        not_pending.user_error_codes("activateUsers"),
+        vec!["NOT_PENDING"]
+    );
+    let unknown_role = ask(
+        &acme.admin_token,
+        json!([pending]),
+        json!([gid("Role", uuid::Uuid::new_v4())]),
+    )
+    .await
+    .ok();
+    assert_eq!(
+        unknown_role.user_error_codes("activateUsers"),
+        vec!["UNKNOWN_ROLE"]
+    );
+    assert_eq!(count_where(&app, "users", "status = 'PENDING'").await, 1);
+
+    // The admin may.
+    let activated = ask(&acme.admin_token, json!([pending]), json!([]))
+        .await
+        .ok();
+    assert_eq!(activated.data("activateUsers/users/0/status"), "ACTIVE");
 }
