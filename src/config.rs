@@ -158,6 +158,10 @@ pub struct Config {
     /// A header holding the client's address when a trusted proxy sets it (e.g. `x-forwarded-for`,
     /// first entry); otherwise the socket address is used.
     pub client_ip_header: Option<String>,
+    /// Appends every SQL statement the server sends, with its values inlined, to this file: how
+    /// the load benchmark captures the statements it replays as the database floor. Development
+    /// only (values include hashed tokens and encrypted secrets); refused in production.
+    pub statement_log: Option<PathBuf>,
 }
 
 impl Default for Config {
@@ -216,6 +220,7 @@ impl Default for Config {
             sync_allow_private_addresses: None,
             rate_limit_window_seconds: 60,
             client_ip_header: None,
+            statement_log: None,
         }
     }
 }
@@ -328,6 +333,11 @@ impl Config {
         }
         if !self.is_production() {
             return Ok(());
+        }
+        if self.statement_log.is_some() {
+            return Err(ConfigError::Invalid(
+                "LIAISON_STATEMENT_LOG is a development tool and is refused in production".into(),
+            ));
         }
         let mut missing = Vec::new();
         if self.jwt_secret.is_none() && self.jwt_private_key_file.is_none() {

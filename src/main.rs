@@ -92,6 +92,18 @@ enum Command {
         #[command(subcommand)]
         action: UsersAction,
     },
+    /// Development tools.
+    Dev {
+        #[command(subcommand)]
+        action: DevAction,
+    },
+}
+
+#[derive(Subcommand)]
+enum DevAction {
+    /// Seed the load benchmark's dataset: deterministic accounts `load-01`… with their users,
+    /// roles, groups, skills, connected integrations with contacts, and invitation links.
+    Seed(cli::seed::Seed),
 }
 
 #[derive(Subcommand)]
@@ -242,6 +254,9 @@ async fn run(command: Command) -> Result<(), Failure> {
         Command::Users {
             action: UsersAction::FromTemplate(args),
         } => cli::users::from_template(&config, args).await,
+        Command::Dev {
+            action: DevAction::Seed(args),
+        } => cli::seed::seed(&config, args).await,
         Command::Secrets {
             action: SecretsAction::Rotate,
         } => {

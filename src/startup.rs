@@ -62,7 +62,10 @@ pub struct Core {
 impl Core {
     /// Connects, applies pending migrations and mirrors the catalog.
     pub async fn open(config: &Config, clock: SharedClock) -> Result<Self, StartupError> {
-        let statements = Arc::new(StatementCounter::default());
+        let statements = Arc::new(match &config.statement_log {
+            Some(path) => StatementCounter::logging_to(path)?,
+            None => StatementCounter::default(),
+        });
         let url = config.database_url();
         if let Some(path) = crate::config::sqlite_path(&url)
             && let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty())

@@ -1,6 +1,6 @@
 //! Turns a bearer token into a principal: verify the token, then check in the database that the
 //! user exists in that account, is an ACTIVE LOGIN user, and that the account is not suspended.
-//! Two statements: the user with the account, and the user's effective grants.
+//! One statement: the user, the account's status and the user's effective grants.
 
 use sea_orm::DatabaseConnection;
 
@@ -31,7 +31,7 @@ pub async fn authenticate(
             account_id,
             scopes,
         } => {
-            let (user, account) = store::users::find_with_account(db, account_id, user_id)
+            let user = store::roles::sign_in(db, account_id, user_id)
                 .await?
                 .ok_or(AppError::Unauthenticated("the token's user does not exist"))?;
             if user.kind != UserKind::Login || user.status != UserStatus::Active {
@@ -39,15 +39,14 @@ pub async fn authenticate(
                     "the token's user cannot sign in (not an active login user)",
                 ));
             }
-            if account.status == AccountStatus::Suspended {
+            if user.account_status == AccountStatus::Suspended {
                 return Err(AppError::AccountSuspended);
             }
-            let grants = store::roles::effective_grants(db, account_id, user_id).await?;
             Ok(Principal::User(AccountUser {
                 account_id,
                 user_id,
                 username: user.username.unwrap_or_default(),
-                grants,
+                grants: user.grants,
                 scopes,
             }))
         }

@@ -6,9 +6,9 @@
 use std::sync::Arc;
 
 use async_graphql::extensions::{
-    Extension, ExtensionContext, ExtensionFactory, NextResolve, NextSubscribe, ResolveInfo,
+    Extension, ExtensionContext, ExtensionFactory, NextRequest, NextSubscribe,
 };
-use async_graphql::{Context, Response, ServerError, ServerResult, Value};
+use async_graphql::{Context, Response, ServerError, Value};
 use futures_util::StreamExt;
 use futures_util::stream::BoxStream;
 
@@ -30,16 +30,18 @@ struct ErrorCodesExtension;
 
 #[async_trait::async_trait]
 impl Extension for ErrorCodesExtension {
-    async fn resolve(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        info: ResolveInfo<'_>,
-        next: NextResolve<'_>,
-    ) -> ServerResult<Option<Value>> {
-        let request_id = ctx.data_opt::<RequestId>().map(|id| id.0.clone());
-        next.run(ctx, info)
-            .await
-            .map_err(|error| classify(error, request_id.as_deref()))
+    /// Once per request rather than per field: a resolver's error keeps its source up to the
+    /// response, so it is classified there.
+    async fn request(&self, ctx: &ExtensionContext<'_>, next: NextRequest<'_>) -> Response {
+        let mut response = next.run(ctx).await;
+        if !response.errors.is_empty() {
+            let request_id = ctx.data_opt::<RequestId>().map(|id| id.0.as_str());
+            response.errors = std::mem::take(&mut response.errors)
+                .into_iter()
+                .map(|error| classify(error, request_id))
+                .collect();
+        }
+        response
     }
 
     /// Subscription set-up errors and stream errors bypass `resolve`; they are coded here.

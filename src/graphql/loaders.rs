@@ -8,8 +8,11 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use async_graphql::Context;
 use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
+use async_graphql::extensions::{
+    Extension, ExtensionContext, ExtensionFactory, NextResolve, ResolveInfo,
+};
+use async_graphql::{Context, ServerResult, Value};
 use sea_orm::DatabaseConnection;
 
 use crate::domain::contact::Topic;
@@ -65,6 +68,55 @@ impl Loaders {
             items_of_request: make(ItemsOfRequest(scope())),
             missing_upstream_of_user: make(MissingUpstreamOfUser(scope())),
         }
+    }
+}
+
+impl Loaders {
+    /// Forgets everything loaded so far: a mutation has changed what the cache holds.
+    pub fn forget_all(&self) {
+        self.users.clear::<UserId>();
+        self.roles_of_user.clear::<UserId>();
+        self.groups_of_user.clear::<UserId>();
+        self.skills_of_user.clear::<UserId>();
+        self.resources_of_user.clear::<UserId>();
+        self.grants_of_role.clear::<RoleId>();
+        self.contacts_of_integration.clear::<String>();
+        self.integrations_of_user.clear::<UserId>();
+        self.connection_of_integration.clear::<String>();
+        self.topics_of_user.clear::<UserId>();
+        self.consent_history_of_user.clear::<UserId>();
+        self.items_of_request.clear::<ConnectionRequestId>();
+        self.missing_upstream_of_user.clear::<UserId>();
+    }
+}
+
+/// Clears the request's loaders after each mutation field of a document, so a later field (two
+/// mutations in one request, each returning the changed objects) never answers from what an
+/// earlier one loaded before its change.
+pub struct FreshAfterMutations;
+
+impl ExtensionFactory for FreshAfterMutations {
+    fn create(&self) -> Arc<dyn Extension> {
+        Arc::new(FreshAfterMutationsExtension)
+    }
+}
+
+struct FreshAfterMutationsExtension;
+
+#[async_trait::async_trait]
+impl Extension for FreshAfterMutationsExtension {
+    async fn resolve(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        info: ResolveInfo<'_>,
+        next: NextResolve<'_>,
+    ) -> ServerResult<Option<Value>> {
+        let is_mutation = info.path_node.parent.is_none() && info.parent_type == "Mutation";
+        let result = next.run(ctx, info).await;
+        if is_mutation && let Some(loaders) = ctx.data_opt::<Loaders>() {
+            loaders.forget_all();
+        }
+        result
     }
 }
 

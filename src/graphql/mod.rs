@@ -50,6 +50,7 @@ pub fn build_schema(services: Option<Services>, settings: &SchemaSettings) -> Ap
         services,
         settings,
     )
+    .extension(loaders::FreshAfterMutations)
     .data(context::MaxPageSize(settings.max_page_size))
     .finish()
 }

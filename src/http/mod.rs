@@ -59,6 +59,7 @@ pub fn router(state: AppState) -> Router {
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(health::metrics))
         .with_state(state)
+        .layer(axum::middleware::from_fn(run_to_completion))
         .layer(DefaultBodyLimit::max(max_body))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
@@ -96,6 +97,24 @@ pub fn redacted_path(path: &str) -> std::borrow::Cow<'_, str> {
             std::borrow::Cow::Borrowed("/connect/{token}")
         }
         _ => std::borrow::Cow::Borrowed(path),
+    }
+}
+
+/// Runs each request's handler in a task of its own. Hyper drops a handler whose client hangs
+/// up, and the timeout layer drops one that answers late; dropped halfway, a handler would leave
+/// its transaction to be rolled back whenever its connection is next used, and under load such a
+/// connection was seen starting the next request's work inside the dead transaction. In its own
+/// task, a handler always reaches its commit or its rollback.
+async fn run_to_completion(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    use tracing::Instrument;
+    let handler = next.run(request).instrument(tracing::Span::current());
+    match tokio::spawn(handler).await {
+        Ok(response) => response,
+        Err(_) => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
     }
 }
 

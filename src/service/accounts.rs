@@ -220,20 +220,17 @@ impl Services {
 
     /// The caller with roles and account status read again (subscriptions re-check per event).
     pub async fn refresh_access(&self, caller: &AccountUser) -> AppResult<AccountUser> {
-        let (user, account) =
-            store::users::find_with_account(&self.db, caller.account_id, caller.user_id)
-                .await?
-                .ok_or(AppError::Unauthenticated("the user no longer exists"))?;
+        let user = store::roles::sign_in(&self.db, caller.account_id, caller.user_id)
+            .await?
+            .ok_or(AppError::Unauthenticated("the user no longer exists"))?;
         if user.kind != UserKind::Login || user.status != UserStatus::Active {
             return Err(AppError::Unauthenticated("the user can no longer sign in"));
         }
-        if account.status == account::AccountStatus::Suspended {
+        if user.account_status == account::AccountStatus::Suspended {
             return Err(AppError::AccountSuspended);
         }
-        let grants =
-            store::roles::effective_grants(&self.db, caller.account_id, caller.user_id).await?;
         Ok(AccountUser {
-            grants,
+            grants: user.grants,
             ..caller.clone()
         })
     }

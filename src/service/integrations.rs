@@ -18,28 +18,40 @@ pub struct IntegrationFilter {
     pub connected: Option<bool>,
 }
 
+/// Catalog entries with the account's connections, loaded once for both the filter and the
+/// connection state.
+pub struct AccountCatalog {
+    pub entries: Vec<Integration>,
+    /// The account's connections by integration key; empty unless the caller may read
+    /// INTEGRATIONS.
+    pub connections: HashMap<String, connection::Model>,
+}
+
 impl Services {
-    /// Catalog entries matching the filter, by name. Any account user may list the catalog, and
-    /// so may platform operators (`caller` is `None` for them), who cannot filter by an account's
-    /// connections.
+    /// Catalog entries matching the filter, by name, with the account's connections. Any account
+    /// user may list the catalog, and so may platform operators (`caller` is `None` for them),
+    /// who cannot filter by an account's connections.
     pub async fn integrations(
         &self,
         caller: Option<&AccountUser>,
         filter: &IntegrationFilter,
-    ) -> AppResult<Vec<Integration>> {
+    ) -> AppResult<AccountCatalog> {
         let connections = match (filter.connected, caller) {
             (Some(_), Some(caller)) => {
                 caller.require(Area::Integrations, Level::Read)?;
-                Some(self.connections(caller).await?)
+                self.connections(caller).await?
             }
             (Some(_), None) => {
                 return Err(AppError::ForbiddenBecause(
                     "platform operators see the catalog, not an account's connections",
                 ));
             }
-            (None, _) => None,
+            (None, Some(caller)) if caller.can(Area::Integrations, Level::Read) => {
+                self.connections(caller).await?
+            }
+            (None, _) => HashMap::new(),
         };
-        Ok(self
+        let entries = self
             .catalog
             .all()
             .filter(|entry| {
@@ -47,17 +59,20 @@ impl Services {
                     .category
                     .is_none_or(|category| entry.category == category)
             })
-            .filter(|entry| match (&connections, filter.connected) {
-                (Some(connections), Some(wanted)) => {
+            .filter(|entry| {
+                filter.connected.is_none_or(|wanted| {
                     let connected = connections
                         .get(&entry.key)
                         .is_some_and(|c| c.status == connection::ConnectionStatus::Connected);
                     connected == wanted
-                }
-                _ => true,
+                })
             })
             .cloned()
-            .collect())
+            .collect();
+        Ok(AccountCatalog {
+            entries,
+            connections,
+        })
     }
 
     pub fn integration(&self, key: &str) -> AppResult<Integration> {

@@ -12,6 +12,7 @@ pub mod integrations;
 pub mod notices;
 pub mod platform;
 pub mod roles;
+pub mod seed;
 pub mod telephony;
 pub mod topics;
 pub mod user_sync;

@@ -3,10 +3,12 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
-use sea_orm::{ColumnTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, Set};
+use sea_orm::{
+    ColumnTrait, DbErr, EntityTrait, JoinType, QueryFilter, QueryOrder, QuerySelect, Related, Set,
+};
 
-use super::Conn;
 use super::entities::{integration_contact, user};
+use super::{Conn, TIE_OWNER, TieOwner, tied};
 use crate::domain::ids::{AccountId, UserId};
 
 /// Each integration's contacts (users), for the DataLoader: one statement.
@@ -15,19 +17,19 @@ pub async fn by_integrations(
     account: AccountId,
     keys: &[String],
 ) -> Result<HashMap<String, Vec<user::Model>>, DbErr> {
-    let rows = integration_contact::Entity::find()
-        .find_also_related(user::Entity)
+    let select = user::Entity::find()
+        .join_rev(
+            JoinType::InnerJoin,
+            <integration_contact::Entity as Related<user::Entity>>::to(),
+        )
+        .column_as(integration_contact::Column::IntegrationKey, TIE_OWNER)
         .filter(integration_contact::Column::AccountId.eq(account))
         .filter(integration_contact::Column::IntegrationKey.is_in(keys.iter().cloned()))
         .order_by_asc(integration_contact::Column::CreatedAt)
-        .order_by_asc(integration_contact::Column::UserId)
-        .all(conn)
-        .await?;
+        .order_by_asc(integration_contact::Column::UserId);
     let mut result: HashMap<String, Vec<user::Model>> = HashMap::new();
-    for (link, user) in rows {
-        if let Some(user) = user {
-            result.entry(link.integration_key).or_default().push(user);
-        }
+    for (TieOwner(key), user) in tied(conn, select).await? {
+        result.entry(key).or_default().push(user);
     }
     Ok(result)
 }

@@ -6,13 +6,13 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelBehavior, ActiveModelTrait, ColumnTrait, DbErr, EntityTrait, QueryFilter,
-    QueryOrder, Set,
+    ActiveModelBehavior, ActiveModelTrait, ColumnTrait, DbErr, EntityTrait, JoinType, QueryFilter,
+    QueryOrder, QuerySelect, Related, Set,
 };
 use uuid::Uuid;
 
-use super::Conn;
 use super::entities::{group, group_member, skill, user_skill};
+use super::{Conn, TIE_OWNER, TieOwner, tied};
 use crate::domain::ids::{AccountId, GroupId, SkillId, UserId};
 
 /// A group or a skill as the services see it.
@@ -150,6 +150,24 @@ pub async fn update<E: Named>(
     Ok(result.rows_affected == 1)
 }
 
+/// The column alias of a skill tie's level.
+const TIE_LEVEL: &str = "tie_level";
+
+/// Whose skill a row is, at which level.
+struct SkillTie {
+    user: UserId,
+    level: i32,
+}
+
+impl sea_orm::FromQueryResult for SkillTie {
+    fn from_query_result(row: &sea_orm::QueryResult, pre: &str) -> Result<Self, DbErr> {
+        Ok(Self {
+            user: row.try_get(pre, TIE_OWNER)?,
+            level: row.try_get(pre, TIE_LEVEL)?,
+        })
+    }
+}
+
 /// A user's skill with its level.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct UserSkill {
@@ -163,22 +181,23 @@ pub async fn skills_by_users(
     account: AccountId,
     users: &[UserId],
 ) -> Result<HashMap<UserId, Vec<UserSkill>>, DbErr> {
-    let rows = user_skill::Entity::find()
-        .find_also_related(skill::Entity)
+    let select = skill::Entity::find()
+        .join_rev(
+            JoinType::InnerJoin,
+            <user_skill::Entity as Related<skill::Entity>>::to(),
+        )
+        .column_as(user_skill::Column::UserId, TIE_OWNER)
+        .column_as(user_skill::Column::Level, TIE_LEVEL)
         .filter(user_skill::Column::AccountId.eq(account))
         .filter(user_skill::Column::UserId.is_in(users.iter().copied()))
         .order_by_asc(skill::Column::NameKey)
-        .order_by_asc(skill::Column::Id)
-        .all(conn)
-        .await?;
+        .order_by_asc(skill::Column::Id);
     let mut result: HashMap<UserId, Vec<UserSkill>> = HashMap::new();
-    for (link, skill) in rows {
-        if let Some(skill) = skill {
-            result.entry(link.user_id).or_default().push(UserSkill {
-                skill: skill::Entity::record(skill),
-                level: link.level,
-            });
-        }
+    for (tie, skill) in tied::<_, SkillTie>(conn, select).await? {
+        result.entry(tie.user).or_default().push(UserSkill {
+            skill: skill::Entity::record(skill),
+            level: tie.level,
+        });
     }
     Ok(result)
 }
@@ -189,22 +208,22 @@ pub async fn groups_by_users(
     account: AccountId,
     users: &[UserId],
 ) -> Result<HashMap<UserId, Vec<NamedRecord>>, DbErr> {
-    let rows = group_member::Entity::find()
-        .find_also_related(group::Entity)
+    let select = group::Entity::find()
+        .join_rev(
+            JoinType::InnerJoin,
+            <group_member::Entity as Related<group::Entity>>::to(),
+        )
+        .column_as(group_member::Column::UserId, TIE_OWNER)
         .filter(group_member::Column::AccountId.eq(account))
         .filter(group_member::Column::UserId.is_in(users.iter().copied()))
         .order_by_asc(group::Column::NameKey)
-        .order_by_asc(group::Column::Id)
-        .all(conn)
-        .await?;
+        .order_by_asc(group::Column::Id);
     let mut result: HashMap<UserId, Vec<NamedRecord>> = HashMap::new();
-    for (link, group) in rows {
-        if let Some(group) = group {
-            result
-                .entry(link.user_id)
-                .or_default()
-                .push(group::Entity::record(group));
-        }
+    for (TieOwner(user), group) in tied(conn, select).await? {
+        result
+            .entry(user)
+            .or_default()
+            .push(group::Entity::record(group));
     }
     Ok(result)
 }

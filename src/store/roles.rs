@@ -4,12 +4,13 @@ use std::collections::HashMap;
 
 use sea_orm::sea_query::{Expr, ExprTrait, Query};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, DbErr, EntityTrait, FromQueryResult, PaginatorTrait,
-    QueryFilter, QueryOrder, Set,
+    ActiveModelTrait, ColumnTrait, DbErr, EntityTrait, FromQueryResult, JoinType, PaginatorTrait,
+    QueryFilter, QueryOrder, QuerySelect, Related, Set,
 };
 
-use super::Conn;
+use super::entities::account::{self, AccountStatus};
 use super::entities::{role, role_grant, user, user_role};
+use super::{Conn, TIE_OWNER, TieOwner};
 use crate::domain::ids::{AccountId, RoleId, UserId};
 use crate::domain::permission::{Area, Grants, Level};
 use crate::domain::user::{UserKind, UserStatus};
@@ -148,25 +149,74 @@ pub async fn grants_by_roles(
     Ok(result)
 }
 
-#[derive(Debug, FromQueryResult)]
-struct GrantRow {
-    is_account_admin: bool,
-    area: Option<String>,
-    level: Option<String>,
-}
-
-/// A user's effective grants: the union of their roles' grants, in one statement.
+/// A user's effective grants: the union of their roles' grants, in one statement (none for an
+/// unknown user).
 pub async fn effective_grants(
     conn: &impl Conn,
     account: AccountId,
     user: UserId,
 ) -> Result<Grants, DbErr> {
+    Ok(sign_in(conn, account, user)
+        .await?
+        .map(|found| found.grants)
+        .unwrap_or_default())
+}
+
+/// What signing in needs to know of a user: whether they may, and their effective grants.
+#[derive(Debug)]
+pub struct SignIn {
+    pub kind: UserKind,
+    pub status: UserStatus,
+    pub username: Option<String>,
+    pub account_status: AccountStatus,
+    pub grants: Grants,
+}
+
+#[derive(Debug, FromQueryResult)]
+struct SignInRow {
+    kind: UserKind,
+    status: UserStatus,
+    username: Option<String>,
+    account_status: AccountStatus,
+    is_account_admin: Option<bool>,
+    area: Option<String>,
+    level: Option<String>,
+}
+
+/// The user's sign-in state with their account's status and their effective grants, in one
+/// statement (one row per grant): authentication runs it on every request.
+pub async fn sign_in(
+    conn: &impl Conn,
+    account: AccountId,
+    user: UserId,
+) -> Result<Option<SignIn>, DbErr> {
     let statement = Query::select()
+        .column((user::Entity, user::Column::Kind))
+        .column((user::Entity, user::Column::Status))
+        .column((user::Entity, user::Column::Username))
+        .expr_as(
+            Expr::col((account::Entity, account::Column::Status)),
+            "account_status",
+        )
         .column((role::Entity, role::Column::IsAccountAdmin))
         .column((role_grant::Entity, role_grant::Column::Area))
         .column((role_grant::Entity, role_grant::Column::Level))
-        .from(user_role::Entity)
+        .from(user::Entity)
         .inner_join(
+            account::Entity,
+            Expr::col((account::Entity, account::Column::Id))
+                .equals((user::Entity, user::Column::AccountId)),
+        )
+        .left_join(
+            user_role::Entity,
+            Expr::col((user_role::Entity, user_role::Column::AccountId))
+                .equals((user::Entity, user::Column::AccountId))
+                .and(
+                    Expr::col((user_role::Entity, user_role::Column::UserId))
+                        .equals((user::Entity, user::Column::Id)),
+                ),
+        )
+        .left_join(
             role::Entity,
             Expr::col((role::Entity, role::Column::Id))
                 .equals((user_role::Entity, user_role::Column::RoleId)),
@@ -176,22 +226,32 @@ pub async fn effective_grants(
             Expr::col((role_grant::Entity, role_grant::Column::RoleId))
                 .equals((role::Entity, role::Column::Id)),
         )
-        .and_where(Expr::col((user_role::Entity, user_role::Column::AccountId)).eq(account))
-        .and_where(Expr::col((user_role::Entity, user_role::Column::UserId)).eq(user))
+        .and_where(Expr::col((user::Entity, user::Column::Id)).eq(user))
+        .and_where(Expr::col((user::Entity, user::Column::AccountId)).eq(account))
         .to_owned();
-    let rows = GrantRow::find_by_statement(conn.get_database_backend().build(&statement))
+    let rows = SignInRow::find_by_statement(conn.get_database_backend().build(&statement))
         .all(conn)
         .await?;
-    let mut grants = Grants::default();
+    let Some(first) = rows.first() else {
+        return Ok(None);
+    };
+    let mut sign_in = SignIn {
+        kind: first.kind,
+        status: first.status,
+        username: first.username.clone(),
+        account_status: first.account_status,
+        grants: Grants::default(),
+    };
     for row in rows {
-        if row.is_account_admin {
-            return Ok(Grants::full());
+        if row.is_account_admin == Some(true) {
+            sign_in.grants = Grants::full();
+            break;
         }
         if let (Some(area), Some(level)) = (row.area, row.level) {
-            apply_grant(&mut grants, &area, &level);
+            apply_grant(&mut sign_in.grants, &area, &level);
         }
     }
-    Ok(grants)
+    Ok(Some(sign_in))
 }
 
 /// Each user's roles, for the DataLoader: one statement for any number of users.
@@ -200,19 +260,19 @@ pub async fn roles_by_users(
     account: AccountId,
     users: &[UserId],
 ) -> Result<HashMap<UserId, Vec<role::Model>>, DbErr> {
-    let rows = user_role::Entity::find()
-        .find_also_related(role::Entity)
+    let select = role::Entity::find()
+        .join_rev(
+            JoinType::InnerJoin,
+            <user_role::Entity as Related<role::Entity>>::to(),
+        )
+        .column_as(user_role::Column::UserId, TIE_OWNER)
         .filter(user_role::Column::AccountId.eq(account))
         .filter(user_role::Column::UserId.is_in(users.iter().copied()))
         .order_by_asc(role::Column::NameKey)
-        .order_by_asc(role::Column::Id)
-        .all(conn)
-        .await?;
+        .order_by_asc(role::Column::Id);
     let mut result: HashMap<UserId, Vec<role::Model>> = HashMap::new();
-    for (link, role) in rows {
-        if let Some(role) = role {
-            result.entry(link.user_id).or_default().push(role);
-        }
+    for (TieOwner(user), role) in super::tied(conn, select).await? {
+        result.entry(user).or_default().push(role);
     }
     Ok(result)
 }

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use sea_orm::sea_query::{Expr, ExprTrait, Func, Query, SimpleExpr};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, DbErr, EntityTrait, Order, PaginatorTrait,
-    QueryFilter, QueryOrder, QuerySelect, Select,
+    QueryFilter, QueryOrder, QuerySelect, Select, sea_query::NullOrdering,
 };
 
 use super::Conn;
@@ -177,13 +177,15 @@ pub async fn page(
 ) -> Result<Vec<user::Model>, DbErr> {
     let query = filtered(account, filter);
     let query = match order {
-        // NULLs sort differently per database: put them last explicitly.
-        UserOrder::Username => query
-            .order_by(Expr::col(user::Column::UsernameKey).is_null(), Order::Asc)
-            .order_by_asc(user::Column::UsernameKey),
-        UserOrder::DisplayName => query
-            .order_by(Expr::col(user::Column::DisplayName).is_null(), Order::Asc)
-            .order_by_asc(user::Column::DisplayName),
+        // NULLs sort differently per database: put them last explicitly, with `NULLS LAST`
+        // rather than an `IS NULL` term, so the `(account_id, username_key)` index serves the
+        // order and a page reads its rows instead of sorting the whole account.
+        UserOrder::Username => {
+            query.order_by_with_nulls(user::Column::UsernameKey, Order::Asc, NullOrdering::Last)
+        }
+        UserOrder::DisplayName => {
+            query.order_by_with_nulls(user::Column::DisplayName, Order::Asc, NullOrdering::Last)
+        }
         UserOrder::CreatedAt => query.order_by_asc(user::Column::CreatedAt),
     };
     query
@@ -200,20 +202,6 @@ pub async fn count(
     filter: &UserFilter,
 ) -> Result<u64, DbErr> {
     filtered(account, filter).count(conn).await
-}
-
-/// The user with its account, in one statement (authentication's look-up).
-pub async fn find_with_account(
-    conn: &impl Conn,
-    account: AccountId,
-    id: UserId,
-) -> Result<Option<(user::Model, super::entities::account::Model)>, DbErr> {
-    let found = user::Entity::find_by_id(id)
-        .filter(user::Column::AccountId.eq(account))
-        .find_also_related(super::entities::account::Entity)
-        .one(conn)
-        .await?;
-    Ok(found.and_then(|(user, account)| account.map(|account| (user, account))))
 }
 
 /// Sets a user's status (user sync deactivating a user gone upstream).

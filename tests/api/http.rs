@@ -168,7 +168,7 @@ pub(crate) async fn create_named(
 }
 
 /// 100 non-login contacts with 2 roles, 2 groups and 2 skills each, all through the API.
-async fn seed_hundred_users(app: &TestApp, account: &TestAccount) {
+pub(crate) async fn seed_hundred_users(app: &TestApp, account: &TestAccount) {
     let token = account.admin_token.as_str();
     let roles = [
         create_role(app, token, "Readers", &[("USERS", "READ")]).await,

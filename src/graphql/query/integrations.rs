@@ -8,7 +8,7 @@ use crate::graphql::context::{max_page, principal, services};
 use crate::graphql::relay::{self, CursorScope, PageArgs, TotalCount};
 use crate::graphql::types::enums::IntegrationCategory;
 use crate::graphql::types::integration::Integration;
-use crate::service::integrations::IntegrationFilter;
+use crate::service::integrations::{AccountCatalog, IntegrationFilter};
 
 /// Who reads the catalog: an account user (`Some`), or a platform operator (`None`).
 fn catalog_reader<'a>(ctx: &Context<'a>) -> Result<Option<&'a AccountUser>, AppError> {
@@ -67,13 +67,10 @@ impl IntegrationQuery {
             category: category.map(Into::into),
             connected,
         };
-        let entries = services.integrations(caller, &filter).await?;
-        let mut connections = match caller {
-            Some(caller) if caller.can(Area::Integrations, Level::Read) => {
-                services.connections(caller).await?
-            }
-            _ => Default::default(),
-        };
+        let AccountCatalog {
+            entries,
+            mut connections,
+        } = services.integrations(caller, &filter).await?;
         let items = entries
             .into_iter()
             .map(|entry| Integration {
