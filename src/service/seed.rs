@@ -22,6 +22,7 @@ use crate::store::entities::{
     account, connection, group, group_member, integration_contact, role, role_grant, skill, user,
     user_role, user_skill,
 };
+use crate::store::named::{Named, NamedRecord};
 use crate::store::{self, insert_batched};
 
 /// What to seed.
@@ -212,14 +213,17 @@ struct AccountRows {
     spare_contacts: Vec<UserId>,
 }
 
-fn named<T>(
-    names: impl IntoIterator<Item = String>,
-    build: impl Fn(usize, String, String, DateTime<Utc>) -> T,
-) -> Vec<T> {
+/// Groups or skills (row kind `kind`) of account `a`, one per name.
+fn named_records(kind: u8, a: usize, names: impl IntoIterator<Item = String>) -> Vec<NamedRecord> {
     names
         .into_iter()
         .enumerate()
-        .map(|(i, name)| build(i, name.to_lowercase(), name, seeded_at(0)))
+        .map(|(i, name)| NamedRecord {
+            id: seeded_id(kind, a, i),
+            name,
+            description: None,
+            created_at: seeded_at(0),
+        })
         .collect()
 }
 
@@ -233,16 +237,19 @@ fn account_rows(
     let mut rows = AccountRows::default();
     let role_names = std::iter::once(super::roles::ACCOUNT_ADMIN.to_owned())
         .chain(ROLES.iter().map(|(name, _)| (*name).to_owned()));
-    rows.roles = named(role_names, |i, key, name, now| role::ActiveModel {
-        id: Set(RoleId(seeded_id(2, a, i))),
-        account_id: Set(account),
-        name: Set(name),
-        name_key: Set(key),
-        description: Set(None),
-        is_account_admin: Set(i == 0),
-        created_at: Set(now),
-        updated_at: Set(now),
-    });
+    rows.roles = role_names
+        .enumerate()
+        .map(|(i, name)| role::ActiveModel {
+            id: Set(RoleId(seeded_id(2, a, i))),
+            account_id: Set(account),
+            name_key: Set(name.to_lowercase()),
+            name: Set(name),
+            description: Set(None),
+            is_account_admin: Set(i == 0),
+            created_at: Set(seeded_at(0)),
+            updated_at: Set(seeded_at(0)),
+        })
+        .collect();
     for (i, (_, grants)) in ROLES.iter().enumerate() {
         for (area, level) in *grants {
             rows.grants.push(role_grant::ActiveModel {
@@ -256,27 +263,14 @@ fn account_rows(
     let group_names = REGIONS
         .iter()
         .flat_map(|region| TEAMS.iter().map(move |team| format!("{team} {region}")));
-    rows.groups = named(group_names, |i, key, name, now| group::ActiveModel {
-        id: Set(GroupId(seeded_id(3, a, i))),
-        account_id: Set(account),
-        name: Set(name),
-        name_key: Set(key),
-        description: Set(None),
-        created_at: Set(now),
-        updated_at: Set(now),
-    });
-    rows.skills = named(
-        SKILLS.iter().map(|s| (*s).to_owned()),
-        |i, key, name, now| skill::ActiveModel {
-            id: Set(SkillId(seeded_id(4, a, i))),
-            account_id: Set(account),
-            name: Set(name),
-            name_key: Set(key),
-            description: Set(None),
-            created_at: Set(now),
-            updated_at: Set(now),
-        },
-    );
+    rows.groups = named_records(3, a, group_names)
+        .iter()
+        .map(|record| group::Entity::active(account, record))
+        .collect();
+    rows.skills = named_records(4, a, SKILLS.iter().map(|s| (*s).to_owned()))
+        .iter()
+        .map(|record| skill::Entity::active(account, record))
+        .collect();
     let groups = rows.groups.len();
     // Contacts come from the first four fifths of the users, login and non-login alike.
     let pool = (plan.users_per_account - plan.users_per_account / SPARE_SHARE).max(1);

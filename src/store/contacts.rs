@@ -109,14 +109,17 @@ pub async fn by_account(
     conn: &impl Conn,
     account: AccountId,
 ) -> Result<Vec<(String, user::Model)>, DbErr> {
-    let rows = integration_contact::Entity::find()
-        .find_also_related(user::Entity)
+    let select = user::Entity::find()
+        .join_rev(
+            JoinType::InnerJoin,
+            <integration_contact::Entity as Related<user::Entity>>::to(),
+        )
+        .column_as(integration_contact::Column::IntegrationKey, TIE_OWNER)
         .filter(integration_contact::Column::AccountId.eq(account))
-        .order_by_asc(integration_contact::Column::IntegrationKey)
-        .all(conn)
-        .await?;
-    Ok(rows
+        .order_by_asc(integration_contact::Column::IntegrationKey);
+    Ok(tied(conn, select)
+        .await?
         .into_iter()
-        .filter_map(|(link, user)| Some((link.integration_key, user?)))
+        .map(|(TieOwner(key), user)| (key, user))
         .collect())
 }

@@ -359,6 +359,28 @@ impl<K: sea_orm::TryGetable> sea_orm::FromQueryResult for TieOwner<K> {
 /// The column alias [`TieOwner`] reads.
 pub const TIE_OWNER: &str = "tie_owner";
 
+/// An owner with the level of its tie (a skill's, a queue's), read from [`TIE_OWNER`] and
+/// [`TIE_LEVEL`].
+#[derive(Debug)]
+pub struct LevelledTie<K, L> {
+    pub owner: K,
+    pub level: L,
+}
+
+impl<K: sea_orm::TryGetable, L: sea_orm::TryGetable> sea_orm::FromQueryResult
+    for LevelledTie<K, L>
+{
+    fn from_query_result(row: &sea_orm::QueryResult, pre: &str) -> Result<Self, DbErr> {
+        Ok(Self {
+            owner: row.try_get(pre, TIE_OWNER)?,
+            level: row.try_get(pre, TIE_LEVEL)?,
+        })
+    }
+}
+
+/// The column alias of [`LevelledTie`]'s level.
+pub const TIE_LEVEL: &str = "tie_level";
+
 /// `ConnectionTrait` for store functions that run on a pool or inside a transaction.
 pub trait Conn: ConnectionTrait + Sync {}
 impl<T: ConnectionTrait + Sync> Conn for T {}

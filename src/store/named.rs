@@ -12,7 +12,7 @@ use sea_orm::{
 use uuid::Uuid;
 
 use super::entities::{group, group_member, skill, user_skill};
-use super::{Conn, TIE_OWNER, TieOwner, tied};
+use super::{Conn, LevelledTie, TIE_LEVEL, TIE_OWNER, TieOwner, tied};
 use crate::domain::ids::{AccountId, GroupId, SkillId, UserId};
 
 /// A group or a skill as the services see it.
@@ -150,24 +150,6 @@ pub async fn update<E: Named>(
     Ok(result.rows_affected == 1)
 }
 
-/// The column alias of a skill tie's level.
-const TIE_LEVEL: &str = "tie_level";
-
-/// Whose skill a row is, at which level.
-struct SkillTie {
-    user: UserId,
-    level: i32,
-}
-
-impl sea_orm::FromQueryResult for SkillTie {
-    fn from_query_result(row: &sea_orm::QueryResult, pre: &str) -> Result<Self, DbErr> {
-        Ok(Self {
-            user: row.try_get(pre, TIE_OWNER)?,
-            level: row.try_get(pre, TIE_LEVEL)?,
-        })
-    }
-}
-
 /// A user's skill with its level.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct UserSkill {
@@ -193,8 +175,8 @@ pub async fn skills_by_users(
         .order_by_asc(skill::Column::NameKey)
         .order_by_asc(skill::Column::Id);
     let mut result: HashMap<UserId, Vec<UserSkill>> = HashMap::new();
-    for (tie, skill) in tied::<_, SkillTie>(conn, select).await? {
-        result.entry(tie.user).or_default().push(UserSkill {
+    for (tie, skill) in tied::<_, LevelledTie<UserId, i32>>(conn, select).await? {
+        result.entry(tie.owner).or_default().push(UserSkill {
             skill: skill::Entity::record(skill),
             level: tie.level,
         });

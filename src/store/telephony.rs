@@ -5,11 +5,12 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, DbErr, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder,
+    ActiveModelTrait, ColumnTrait, DbErr, EntityTrait, IntoActiveModel, JoinType, QueryFilter,
+    QueryOrder, QuerySelect, Related,
 };
 
-use super::Conn;
 use super::entities::{telephony_resource as resource, user_resource_access as access};
+use super::{Conn, LevelledTie, TIE_LEVEL, TIE_OWNER, tied};
 use crate::domain::ids::{AccountId, TelephonyResourceId, UserId};
 use crate::domain::telephony::{AccessLevel, ResourceKind};
 
@@ -100,26 +101,24 @@ pub async fn access_by_users(
     account: AccountId,
     users: &[UserId],
 ) -> Result<HashMap<UserId, Vec<ResourceAccess>>, DbErr> {
-    let rows = access::Entity::find()
-        .find_also_related(resource::Entity)
+    let select = resource::Entity::find()
+        .join_rev(
+            JoinType::InnerJoin,
+            <access::Entity as Related<resource::Entity>>::to(),
+        )
+        .column_as(access::Column::UserId, TIE_OWNER)
+        .column_as(access::Column::Level, TIE_LEVEL)
         .filter(access::Column::AccountId.eq(account))
         .filter(access::Column::UserId.is_in(users.iter().copied()))
         .order_by_asc(resource::Column::Kind)
         .order_by_asc(resource::Column::NameKey)
-        .order_by_asc(resource::Column::Id)
-        .all(conn)
-        .await?;
+        .order_by_asc(resource::Column::Id);
     let mut result: HashMap<UserId, Vec<ResourceAccess>> = HashMap::new();
-    for (link, resource) in rows {
-        if let Some(resource) = resource {
-            result
-                .entry(link.user_id)
-                .or_default()
-                .push(ResourceAccess {
-                    resource,
-                    level: link.level,
-                });
-        }
+    for (tie, resource) in tied::<_, LevelledTie<UserId, AccessLevel>>(conn, select).await? {
+        result.entry(tie.owner).or_default().push(ResourceAccess {
+            resource,
+            level: tie.level,
+        });
     }
     Ok(result)
 }

@@ -5,11 +5,12 @@ use std::collections::{BTreeSet, HashMap};
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ColumnTrait, Condition, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
+    ColumnTrait, Condition, DbErr, EntityTrait, JoinType, QueryFilter, QueryOrder, QuerySelect,
+    Related, Set,
 };
 
-use super::Conn;
 use super::entities::{account, consent_change, topic_contact, user};
+use super::{Conn, TIE_OWNER, TieOwner, tied};
 use crate::domain::contact::Topic;
 use crate::domain::ids::{AccountId, UserId};
 use crate::domain::user::UserStatus;
@@ -27,16 +28,19 @@ pub async fn by_account(
     conn: &impl Conn,
     account: AccountId,
 ) -> Result<Vec<(Topic, user::Model)>, DbErr> {
-    let rows = topic_contact::Entity::find()
-        .find_also_related(user::Entity)
+    let select = user::Entity::find()
+        .join_rev(
+            JoinType::InnerJoin,
+            <topic_contact::Entity as Related<user::Entity>>::to(),
+        )
+        .column_as(topic_contact::Column::Topic, TIE_OWNER)
         .filter(topic_contact::Column::AccountId.eq(account))
         .order_by_asc(topic_contact::Column::CreatedAt)
-        .order_by_asc(topic_contact::Column::UserId)
-        .all(conn)
-        .await?;
-    Ok(rows
+        .order_by_asc(topic_contact::Column::UserId);
+    Ok(tied(conn, select)
+        .await?
         .into_iter()
-        .filter_map(|(link, user)| Some((link.topic, user?)))
+        .map(|(TieOwner(topic), user)| (topic, user))
         .collect())
 }
 
