@@ -387,6 +387,22 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_statement_log_is_refused_in_production_and_allowed_in_development() {
+        let development = Config {
+            statement_log: Some(PathBuf::from("statements.sql")),
+            ..Config::default()
+        };
+        let production = Config {
+            env: Environment::Production,
+            ..development.clone()
+        };
+
+        assert!(development.check().is_ok());
+        let message = production.check().unwrap_err().to_string();
+        assert!(message.contains("LIAISON_STATEMENT_LOG"), "{message}");
+    }
+
+    #[test]
     fn production_names_every_missing_setting() {
         let config = Config {
             env: Environment::Production,

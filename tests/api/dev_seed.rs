@@ -175,3 +175,60 @@ async fn seeding_a_database_that_holds_the_seed_is_refused_and_changes_nothing()
     let reply = app.graphql(Some(&token), OVERVIEW, json!({})).await.ok();
     assert_eq!(reply.data("users/totalCount"), 60);
 }
+
+#[tokio::test]
+async fn a_seed_with_too_few_users_or_accounts_is_refused_and_writes_nothing() {
+    let app = spawn().await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let admin = app.create_account("acme").await;
+    let accounts_before = liaison::store::accounts::count(&app.db)
+        .await
+        .expect("count");
+
+    for (args, expected) in [
+        (
+            ["--accounts", "2", "--users-per-account", "4"],
+            "at least 5 users",
+        ),
+        (
+            ["--accounts", "0", "--users-per-account", "60"],
+            "1 to 99 accounts",
+        ),
+        (
+            ["--accounts", "100", "--users-per-account", "60"],
+            "1 to 99 accounts",
+        ),
+    ] {
+        let mut command = vec!["dev", "seed"];
+        command.extend(args);
+        let output = app
+            .cli(dir.path(), &command)
+            .env("LIAISON_SECRET_KEYS", RING)
+            .output()
+            .expect("liaison runs");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains(expected), "{args:?}: {stderr}");
+    }
+
+    let users = app
+        .graphql(
+            Some(&admin.admin_token),
+            "{ users(first: 1) { totalCount } }",
+            json!({}),
+        )
+        .await
+        .ok();
+    assert_eq!(
+        users.data("users/totalCount"),
+        1,
+        "only acme's admin exists"
+    );
+    let accounts_after = liaison::store::accounts::count(&app.db)
+        .await
+        .expect("count");
+    assert_eq!(
+        accounts_after, accounts_before,
+        "no seeded account was written"
+    );
+}
