@@ -230,7 +230,10 @@ impl Application {
             Some(core.tokens.clone()),
             &schema_settings,
         );
-        let metrics = Metrics::new(root_field_names(&schema.sdl()), core.statements.clone());
+        let metrics = Metrics::new(
+            root_field_names(&schema.fast.sdl()),
+            core.statements.clone(),
+        );
         let state = AppState {
             schema,
             invitee_schema,

@@ -1,4 +1,5 @@
-//! The one place error codes are attached. Every resolver error passes through [`ErrorCodes`]:
+//! The one place error codes are attached. Every resolver error passes through
+//! [`classify_response`] (the HTTP handler calls it; [`ErrorCodes`] does on WebSocket):
 //! an `AppError` gets its code (and, for INSUFFICIENT_SCOPES, the scope lists); any other error
 //! with a source (a database error that slipped through `?`, say) becomes INTERNAL with a generic
 //! message, its detail logged with the request id. Field-level denials use [`deny_field`].
@@ -34,13 +35,10 @@ impl Extension for ErrorCodesExtension {
     /// response, so it is classified there.
     async fn request(&self, ctx: &ExtensionContext<'_>, next: NextRequest<'_>) -> Response {
         let mut response = next.run(ctx).await;
-        if !response.errors.is_empty() {
-            let request_id = ctx.data_opt::<RequestId>().map(|id| id.0.as_str());
-            response.errors = std::mem::take(&mut response.errors)
-                .into_iter()
-                .map(|error| classify(error, request_id))
-                .collect();
-        }
+        classify_response(
+            &mut response,
+            ctx.data_opt::<RequestId>().map(|id| id.0.as_str()),
+        );
         response
     }
 
@@ -54,13 +52,20 @@ impl Extension for ErrorCodesExtension {
         let request_id = ctx.data_opt::<RequestId>().map(|id| id.0.clone());
         next.run(ctx, stream)
             .map(move |mut response| {
-                response.errors = std::mem::take(&mut response.errors)
-                    .into_iter()
-                    .map(|error| classify(error, request_id.as_deref()))
-                    .collect();
+                classify_response(&mut response, request_id.as_deref());
                 response
             })
             .boxed()
+    }
+}
+
+/// Codes every error of a response (the HTTP handler's way; the extension's for WebSocket).
+pub fn classify_response(response: &mut Response, request_id: Option<&str>) {
+    if !response.errors.is_empty() {
+        response.errors = std::mem::take(&mut response.errors)
+            .into_iter()
+            .map(|error| classify(error, request_id))
+            .collect();
     }
 }
 

@@ -7,10 +7,10 @@
 use async_graphql::{Context, EmptySubscription, InputObject, Json, Object, Schema, SimpleObject};
 use chrono::{DateTime, Duration, Utc};
 
-use super::SchemaSettings;
 use super::types::enums::{ConnectionRequestItemStatus, IntegrationCategory};
 use super::types::integration::SettingField;
 use super::types::payload::{UserError, outcome};
+use super::{SchemaSettings, Schemas};
 use crate::auth::tokens::{MintRequest, TokenKind, Tokens};
 use crate::domain::catalog;
 use crate::domain::connection_request::ItemStatus;
@@ -19,7 +19,7 @@ use crate::error::AppError;
 use crate::service::Services;
 use crate::service::connection_requests::{Invitation as InvitationRecord, InvitationView};
 
-pub type InviteeSchema = Schema<InviteeQuery, InviteeMutation, EmptySubscription>;
+pub type InviteeSchemas = Schemas<InviteeQuery, InviteeMutation, EmptySubscription>;
 
 /// The longest an invitee session lasts (never beyond its link's expiry).
 pub const SESSION_MINUTES: i64 = 30;
@@ -227,19 +227,24 @@ pub fn build_schema(
     services: Option<Services>,
     tokens: Option<std::sync::Arc<Tokens>>,
     settings: &SchemaSettings,
-) -> InviteeSchema {
-    let mut builder = super::configure(
-        Schema::build(InviteeQuery, InviteeMutation, EmptySubscription),
-        services,
-        settings,
-    );
-    if let Some(tokens) = tokens {
-        builder = builder.data(tokens);
-    }
-    builder.finish()
+) -> InviteeSchemas {
+    Schemas::build(|instrumented| {
+        let mut builder = super::configure(
+            Schema::build(InviteeQuery, InviteeMutation, EmptySubscription),
+            services.clone(),
+            settings,
+            instrumented,
+        );
+        if let Some(tokens) = &tokens {
+            builder = builder.data(tokens.clone());
+        }
+        builder.finish()
+    })
 }
 
 /// The invitee schema's SDL, as `schema.invitee.graphql` holds it.
 pub fn sdl() -> String {
-    build_schema(None, None, &SchemaSettings::default()).sdl()
+    build_schema(None, None, &SchemaSettings::default())
+        .fast
+        .sdl()
 }

@@ -1,10 +1,11 @@
-//! Depth and complexity limits, checked after validation so the refusal carries our code
-//! (QUERY_TOO_COMPLEX) and says the measured value and the limit.
+//! Depth and complexity limits. The fast schema leaves them to async-graphql, whose refusal
+//! [`refused`] recognises; [`QueryLimits`] checks them after validation on the instrumented
+//! schema, so the refusal carries our code (QUERY_TOO_COMPLEX) and says the measured value.
 
 use std::sync::Arc;
 
 use async_graphql::extensions::{Extension, ExtensionContext, ExtensionFactory, NextValidation};
-use async_graphql::{ServerError, ValidationResult};
+use async_graphql::{Response, ServerError, ValidationResult, Value};
 
 pub struct QueryLimits {
     pub max_depth: usize,
@@ -69,4 +70,15 @@ impl Extension for QueryLimitsExtension {
         }
         Ok(result)
     }
+}
+
+/// Whether async-graphql refused a request for its depth or complexity: a request error with
+/// one of its two messages (a test pins them, should a release reword them).
+pub fn refused(response: &Response) -> bool {
+    const MESSAGES: [&str; 2] = ["Query is too complex.", "Query is nested too deep."];
+    response.data == Value::Null
+        && response
+            .errors
+            .iter()
+            .any(|error| error.path.is_empty() && MESSAGES.contains(&error.message.as_str()))
 }

@@ -4,15 +4,18 @@
 //! before the items resolve, so the statement count never depends on batch timing (async-graphql
 //! resolves long lists in several polls, which can split a timed batch).
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
 use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
-use async_graphql::extensions::{
-    Extension, ExtensionContext, ExtensionFactory, NextResolve, ResolveInfo,
+use async_graphql::parser::types::Field;
+use async_graphql::registry::Registry;
+use async_graphql::resolver_utils::{ContainerType, resolve_container};
+use async_graphql::{
+    Context, ContextSelectionSet, ObjectType, OutputType, Positioned, ServerResult, Value,
 };
-use async_graphql::{Context, ServerResult, Value};
 use sea_orm::DatabaseConnection;
 
 use crate::domain::contact::Topic;
@@ -90,35 +93,47 @@ impl Loaders {
     }
 }
 
-/// Clears the request's loaders after each mutation field of a document, so a later field (two
-/// mutations in one request, each returning the changed objects) never answers from what an
-/// earlier one loaded before its change.
-pub struct FreshAfterMutations;
+/// The mutation root, clearing the request's loaders after each of its fields, so a later field
+/// (two mutations in one request, each returning the changed objects) never answers from what an
+/// earlier one loaded before its change. A wrapper rather than an extension: with any extension,
+/// async-graphql sends every field and list item of every query through its extension chain.
+#[derive(Default)]
+pub struct FreshAfterEachField<M>(pub M);
 
-impl ExtensionFactory for FreshAfterMutations {
-    fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(FreshAfterMutationsExtension)
+impl<M: ContainerType> OutputType for FreshAfterEachField<M> {
+    fn type_name() -> Cow<'static, str> {
+        M::type_name()
     }
-}
 
-struct FreshAfterMutationsExtension;
+    fn create_type_info(registry: &mut Registry) -> String {
+        M::create_type_info(registry)
+    }
 
-#[async_trait::async_trait]
-impl Extension for FreshAfterMutationsExtension {
     async fn resolve(
         &self,
-        ctx: &ExtensionContext<'_>,
-        info: ResolveInfo<'_>,
-        next: NextResolve<'_>,
-    ) -> ServerResult<Option<Value>> {
-        let is_mutation = info.path_node.parent.is_none() && info.parent_type == "Mutation";
-        let result = next.run(ctx, info).await;
-        if is_mutation && let Some(loaders) = ctx.data_opt::<Loaders>() {
-            loaders.forget_all();
-        }
-        result
+        ctx: &ContextSelectionSet<'_>,
+        _field: &Positioned<Field>,
+    ) -> ServerResult<Value> {
+        resolve_container(ctx, self).await
     }
 }
+
+impl<M: ContainerType> ContainerType for FreshAfterEachField<M> {
+    fn is_empty() -> bool {
+        M::is_empty()
+    }
+
+    /// Mutation fields run one after another, each with its selection resolved here.
+    async fn resolve_field(&self, ctx: &Context<'_>) -> ServerResult<Option<Value>> {
+        let value = self.0.resolve_field(ctx).await;
+        if let Some(loaders) = ctx.data_opt::<Loaders>() {
+            loaders.forget_all();
+        }
+        value
+    }
+}
+
+impl<M: ObjectType> ObjectType for FreshAfterEachField<M> {}
 
 /// The database and the account every loader is bound to.
 pub struct Scope {

@@ -501,11 +501,17 @@ async fn run(
             if let Principal::User(user) = principal {
                 request = request.data(Loaders::new(&state.services.db, user.account_id));
             }
-            state.schema.execute(request).await
+            state
+                .schema
+                .execute(request, Some(&negotiated.request_id))
+                .await
         }
         Caller::Invitee(session) => {
             let request = request.data(InviteeSession(session.clone()));
-            state.invitee_schema.execute(request).await
+            state
+                .invitee_schema
+                .execute(request, Some(&negotiated.request_id))
+                .await
         }
     };
     let labels = super::metrics::OperationLabels { operation: label };

@@ -3,8 +3,8 @@
 use std::sync::Arc;
 
 use crate::auth::tokens::Tokens;
-use crate::graphql::AppSchema;
-use crate::graphql::invitee::InviteeSchema;
+use crate::graphql::AppSchemas;
+use crate::graphql::invitee::InviteeSchemas;
 use crate::service::Services;
 
 /// The client's address: the trusted proxy header's first entry, or the socket's.
@@ -42,8 +42,8 @@ pub struct HttpSettings {
 
 #[derive(Clone)]
 pub struct AppState {
-    pub schema: AppSchema,
-    pub invitee_schema: InviteeSchema,
+    pub schema: AppSchemas,
+    pub invitee_schema: InviteeSchemas,
     pub services: Services,
     pub tokens: Arc<Tokens>,
     pub metrics: Arc<Metrics>,

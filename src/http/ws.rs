@@ -40,7 +40,7 @@ pub async fn graphql_ws(
         )
             .into_response();
     }
-    let schema = state.schema.clone();
+    let schema = state.schema.instrumented.clone();
     upgrade
         .protocols(ALL_WEBSOCKET_PROTOCOLS)
         .on_upgrade(move |stream| {
