@@ -21,7 +21,9 @@
 //! ```
 //! Needs `wrk`, `pgbench` and `taskset` (Debian: wrk, postgresql-client, util-linux).
 //! `LIAISON_LOAD_SECONDS` (10), `LIAISON_LOAD_ACCOUNTS` (20) and `LIAISON_LOAD_USERS` (5000)
-//! size a run; only a run at the full size rewrites `docs/benchmarks.md`.
+//! size a run; only a run at the full size rewrites `docs/benchmarks.md`. `LIAISON_LOAD_DIR`
+//! keeps the run's files (catalog, manifest, Lua and pgbench scripts) in that folder, to drive
+//! or profile one operation by hand against the seeded database afterwards.
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -132,7 +134,10 @@ struct Setup {
     seconds: u64,
     accounts: usize,
     users: usize,
-    dir: tempfile::TempDir,
+    /// The run's files: catalog, manifest, Lua and pgbench scripts, statement log.
+    dir: PathBuf,
+    /// Removes `dir` at the end, unless `LIAISON_LOAD_DIR` named one to keep.
+    _temporary: Option<tempfile::TempDir>,
 }
 
 impl Setup {
@@ -141,11 +146,11 @@ impl Setup {
     }
 
     fn catalog(&self) -> PathBuf {
-        self.dir.path().join("catalog.json")
+        self.dir.as_path().join("catalog.json")
     }
 
     fn manifest(&self) -> PathBuf {
-        self.dir.path().join("manifest.json")
+        self.dir.as_path().join("manifest.json")
     }
 
     /// `liaison` with the run's settings.
@@ -159,7 +164,7 @@ impl Setup {
         command
             .env("LIAISON_DATABASE_URL", &self.database_url)
             .env("LIAISON_JWT_SECRET", SECRET)
-            .env("LIAISON_DATA_DIR", self.dir.path())
+            .env("LIAISON_DATA_DIR", self.dir.as_path())
             .env("LIAISON_CATALOG_FILE", self.catalog())
             .env("LIAISON_RATE_LIMIT_ENABLED", "false")
             .env("LIAISON_WORKER_ENABLED", "false")
@@ -442,7 +447,7 @@ async fn drive(
 /// Sends each operation `VARIANTS` times, one at a time, and returns per operation the
 /// statements of each request (pgbench scripts) and their mean count.
 async fn capture(setup: &Setup, manifest: &Value) -> Vec<(Vec<String>, f64)> {
-    let log = setup.dir.path().join("statements.sql");
+    let log = setup.dir.as_path().join("statements.sql");
     let server = Server::start(setup, None, Some(&log)).await;
     let client = reqwest::Client::new();
     let accounts = manifest["accounts"].as_array().expect("accounts");
@@ -500,7 +505,7 @@ async fn capture(setup: &Setup, manifest: &Value) -> Vec<(Vec<String>, f64)> {
 fn floor(setup: &Setup, name: &str, scripts: &[String], concurrency: usize) -> (f64, &'static str) {
     let mut files = Vec::new();
     for (i, script) in scripts.iter().enumerate() {
-        let path = setup.dir.path().join(format!("{name}-{i}.sql"));
+        let path = setup.dir.as_path().join(format!("{name}-{i}.sql"));
         std::fs::write(&path, script).expect("script");
         files.push(path);
     }
@@ -575,12 +580,23 @@ async fn main() {
     for tool in ["wrk", "pgbench", "taskset"] {
         require_tool(tool);
     }
+    let (dir, temporary) = match std::env::var_os("LIAISON_LOAD_DIR") {
+        Some(dir) => {
+            std::fs::create_dir_all(&dir).expect("LIAISON_LOAD_DIR");
+            (PathBuf::from(dir), None)
+        }
+        None => {
+            let temporary = tempfile::tempdir().expect("temporary directory");
+            (temporary.path().to_path_buf(), Some(temporary))
+        }
+    };
     let setup = Setup {
         database_url,
         seconds: env_number("LIAISON_LOAD_SECONDS", 10),
         accounts: env_number("LIAISON_LOAD_ACCOUNTS", 20),
         users: env_number("LIAISON_LOAD_USERS", 5000),
-        dir: tempfile::tempdir().expect("temporary directory"),
+        dir,
+        _temporary: temporary,
     };
     recreate_database(&setup.database_url).await;
     write_catalog(&setup.catalog());
@@ -613,7 +629,7 @@ async fn main() {
     let operations = operations();
     let mut rows = Vec::new();
     for (operation, (scripts, captured_statements)) in operations.iter().zip(&captured) {
-        let script = setup.dir.path().join(format!("{}.lua", operation.name));
+        let script = setup.dir.as_path().join(format!("{}.lua", operation.name));
         std::fs::write(&script, lua_script(&prelude, operation)).expect("lua");
         drive(&server, &script, operation.path, 16, 2).await; // warm-up
         let mut results = Vec::new();

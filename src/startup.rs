@@ -250,6 +250,7 @@ impl Application {
                 client_ip_header: config.client_ip_header.clone(),
             }),
             limits: RateLimits::from_config(config),
+            documents: Default::default(),
         };
         let listener = TcpListener::bind(config.bind).await?;
         let address = listener.local_addr()?;

@@ -1,6 +1,7 @@
 //! The integration catalog: global, shipped with the product as data, the same for every account.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
@@ -83,10 +84,11 @@ pub enum CatalogError {
     Inconsistent(String),
 }
 
-/// The catalog, ordered by name, looked up by key.
+/// The catalog, ordered by name, looked up by key. Entries are shared, not copied: every
+/// request that lists integrations hands them to its resolvers.
 #[derive(Clone, Debug)]
 pub struct Catalog {
-    by_key: BTreeMap<String, Integration>,
+    by_key: BTreeMap<String, Arc<Integration>>,
     ordered: Vec<String>,
 }
 
@@ -97,22 +99,22 @@ impl Catalog {
         for integration in file.integrations {
             check(&integration).map_err(CatalogError::Inconsistent)?;
             let key = integration.key.clone();
-            if by_key.insert(key.clone(), integration).is_some() {
+            if by_key.insert(key.clone(), Arc::new(integration)).is_some() {
                 return Err(CatalogError::Inconsistent(format!("duplicate key `{key}`")));
             }
         }
-        let mut ordered: Vec<&Integration> = by_key.values().collect();
+        let mut ordered: Vec<&Arc<Integration>> = by_key.values().collect();
         ordered.sort_by_key(|integration| integration.name.to_lowercase());
         let ordered = ordered.into_iter().map(|i| i.key.clone()).collect();
         Ok(Self { by_key, ordered })
     }
 
-    pub fn get(&self, key: &str) -> Option<&Integration> {
+    pub fn get(&self, key: &str) -> Option<&Arc<Integration>> {
         self.by_key.get(key)
     }
 
     /// Every integration, by name.
-    pub fn all(&self) -> impl Iterator<Item = &Integration> {
+    pub fn all(&self) -> impl Iterator<Item = &Arc<Integration>> {
         self.ordered.iter().filter_map(|key| self.by_key.get(key))
     }
 

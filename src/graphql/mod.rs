@@ -2,6 +2,7 @@
 //! Resolvers are thin: read the principal, convert, call a service, convert back.
 
 pub mod context;
+pub mod documents;
 pub mod errors;
 pub mod invitee;
 pub mod limits;

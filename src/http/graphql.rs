@@ -25,6 +25,7 @@ use crate::auth::authenticate::{authenticate, authenticate_invitee};
 use crate::auth::principal::{AccountUser, Principal};
 use crate::error::AppError;
 use crate::graphql::context::RequestPrincipal;
+use crate::graphql::documents::DocumentCache;
 use crate::graphql::errors::{RequestId, request_error};
 use crate::graphql::invitee::InviteeSession;
 use crate::graphql::loaders::Loaders;
@@ -346,9 +347,9 @@ struct Parsed {
     root_fields: Vec<String>,
 }
 
-fn parse(request: &mut Request) -> Result<Parsed, ServerError> {
+fn parse(documents: &DocumentCache, request: &mut Request) -> Result<Parsed, ServerError> {
     let name = request.operation_name.clone();
-    let document = request.parsed_query()?;
+    let document = documents.parse(request)?;
     let operation = selected_operation(document, name.as_deref());
     Ok(Parsed {
         operation_type: operation.map(|op| op.ty),
@@ -432,7 +433,7 @@ async fn execute(
     };
     let mut responses = Vec::new();
     for mut request in requests {
-        let parsed = match parse(&mut request) {
+        let parsed = match parse(&state.documents, &mut request) {
             Ok(parsed) => parsed,
             Err(mut error) => {
                 error

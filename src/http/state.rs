@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use crate::auth::tokens::Tokens;
 use crate::graphql::AppSchemas;
+use crate::graphql::documents::DocumentCache;
 use crate::graphql::invitee::InviteeSchemas;
 use crate::service::Services;
 
@@ -49,4 +50,6 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     pub settings: Arc<HttpSettings>,
     pub limits: Arc<RateLimits>,
+    /// Parsed documents by their text, shared by both endpoints.
+    pub documents: Arc<DocumentCache>,
 }

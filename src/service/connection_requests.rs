@@ -14,6 +14,7 @@
 use chrono::{DateTime, Duration, Utc};
 use sea_orm::DatabaseTransaction;
 use serde_json::{Map, Value, json};
+use std::sync::Arc;
 
 use super::audit::{Actor, Event};
 use super::connections::Connector;
@@ -90,13 +91,13 @@ pub struct InvitationView {
     pub account_name: String,
     pub message: Option<String>,
     pub invitee_email: Option<String>,
-    pub integrations: Vec<(Integration, ItemStatus)>,
+    pub integrations: Vec<(Arc<Integration>, ItemStatus)>,
     pub expires_at: DateTime<Utc>,
 }
 
 /// How an invitee's connect ended.
 pub struct InviteeConnected {
-    pub integration: Integration,
+    pub integration: Arc<Integration>,
     /// Every integration of the request is now connected: the link stops working.
     pub completed: bool,
 }

@@ -6,6 +6,7 @@
 //! connection requests go through the same two steps.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use secrecy::ExposeSecret;
 use serde_json::{Map, Value, json};
@@ -41,7 +42,7 @@ pub struct Connector {
 /// Settings validated against the schema and accepted by the provider's check: ready to save.
 #[derive(Debug)]
 pub struct CheckedConnection {
-    pub integration: Integration,
+    pub integration: Arc<Integration>,
     valid: ValidSettings,
     /// The keys the caller gave (the audit event lists them, never the values).
     given: Vec<String>,
@@ -237,7 +238,7 @@ impl Services {
         caller: &AccountUser,
         key: &str,
         settings: &Map<String, Value>,
-    ) -> AppResult<(Integration, connection::Model)> {
+    ) -> AppResult<(Arc<Integration>, connection::Model)> {
         caller.require(Area::Integrations, Level::Full)?;
         let checked = self
             .check_connection(caller.account_id, key, settings)
@@ -360,7 +361,7 @@ impl Services {
         &self,
         caller: &AccountUser,
         key: &str,
-    ) -> AppResult<(Integration, connection::Model)> {
+    ) -> AppResult<(Arc<Integration>, connection::Model)> {
         caller.require(Area::Integrations, Level::Full)?;
         let txn = begin_write(&self.db).await?;
         let existing = store::connections::find(&txn, caller.account_id, key)

@@ -3,6 +3,8 @@
 //! FULL adds, replaces, removes, and creates non-login contacts (with USER_PII FULL for their
 //! email and phone). A person can be the contact of many integrations; adding twice is harmless.
 
+use std::sync::Arc;
+
 use sea_orm::{ActiveValue::Set, IntoActiveModel};
 use serde_json::json;
 
@@ -40,7 +42,7 @@ fn unknown_integration(field: &[&str], key: &str) -> UserError {
 }
 
 impl Services {
-    fn catalog_entry(&self, key: &str) -> AppResult<Integration> {
+    fn catalog_entry(&self, key: &str) -> AppResult<Arc<Integration>> {
         self.catalog.get(key).cloned().ok_or_else(|| {
             AppError::rejected(unknown_integration(&["input", "integrationKey"], key))
         })
@@ -94,7 +96,7 @@ impl Services {
         caller: &AccountUser,
         key: &str,
         user: UserId,
-    ) -> AppResult<Integration> {
+    ) -> AppResult<Arc<Integration>> {
         caller.require(Area::IntegrationContacts, Level::Full)?;
         let entry = self.catalog_entry(key)?;
         let txn = begin_write(&self.db).await?;
@@ -114,7 +116,7 @@ impl Services {
         caller: &AccountUser,
         key: &str,
         users: Vec<UserId>,
-    ) -> AppResult<Integration> {
+    ) -> AppResult<Arc<Integration>> {
         caller.require(Area::IntegrationContacts, Level::Full)?;
         let entry = self.catalog_entry(key)?;
         let mut users = users;
@@ -140,7 +142,7 @@ impl Services {
         caller: &AccountUser,
         key: &str,
         user: UserId,
-    ) -> AppResult<Integration> {
+    ) -> AppResult<Arc<Integration>> {
         caller.require(Area::IntegrationContacts, Level::Full)?;
         let entry = self.catalog_entry(key)?;
         let txn = begin_write(&self.db).await?;

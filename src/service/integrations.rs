@@ -2,6 +2,7 @@
 //! callers who may read INTEGRATIONS.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use super::Services;
 use crate::auth::principal::AccountUser;
@@ -21,7 +22,7 @@ pub struct IntegrationFilter {
 /// Catalog entries with the account's connections, loaded once for both the filter and the
 /// connection state.
 pub struct AccountCatalog {
-    pub entries: Vec<Integration>,
+    pub entries: Vec<Arc<Integration>>,
     /// The account's connections by integration key; empty unless the caller may read
     /// INTEGRATIONS.
     pub connections: HashMap<String, connection::Model>,
@@ -75,7 +76,7 @@ impl Services {
         })
     }
 
-    pub fn integration(&self, key: &str) -> AppResult<Integration> {
+    pub fn integration(&self, key: &str) -> AppResult<Arc<Integration>> {
         self.catalog.get(key).cloned().ok_or(AppError::NotFound)
     }
 

@@ -8,7 +8,8 @@ use sea_orm::{
 };
 
 use super::entities::{integration_contact, user};
-use super::{Conn, TIE_OWNER, TieOwner, tied};
+use super::users::UserRecord;
+use super::{Conn, TIE_OWNER, TieOwner, tied, tied_as};
 use crate::domain::ids::{AccountId, UserId};
 
 /// Each integration's contacts (users), for the DataLoader: one statement.
@@ -28,7 +29,7 @@ pub async fn by_integrations(
         .order_by_asc(integration_contact::Column::CreatedAt)
         .order_by_asc(integration_contact::Column::UserId);
     let mut result: HashMap<String, Vec<user::Model>> = HashMap::new();
-    for (TieOwner(key), user) in tied(conn, select).await? {
+    for (TieOwner(key), UserRecord(user)) in tied_as(conn, select).await? {
         result.entry(key).or_default().push(user);
     }
     Ok(result)

@@ -10,7 +10,7 @@ use sea_orm::{
 
 use super::entities::account::{self, AccountStatus};
 use super::entities::{role, role_grant, user, user_role};
-use super::{Conn, TIE_OWNER, TieOwner};
+use super::{Conn, FixedStatement, TIE_OWNER, TieOwner};
 use crate::domain::ids::{AccountId, RoleId, UserId};
 use crate::domain::permission::{Area, Grants, Level};
 use crate::domain::user::{UserKind, UserStatus};
@@ -190,7 +190,38 @@ pub async fn sign_in(
     account: AccountId,
     user: UserId,
 ) -> Result<Option<SignIn>, DbErr> {
-    let statement = Query::select()
+    static SIGN_IN: FixedStatement = FixedStatement::new();
+    let statement = SIGN_IN.statement(
+        conn.get_database_backend(),
+        || sign_in_query(account, user),
+        vec![user.into(), account.into()],
+    );
+    let rows = SignInRow::find_by_statement(statement).all(conn).await?;
+    let Some(first) = rows.first() else {
+        return Ok(None);
+    };
+    let mut sign_in = SignIn {
+        kind: first.kind,
+        status: first.status,
+        username: first.username.clone(),
+        account_status: first.account_status,
+        grants: Grants::default(),
+    };
+    for row in rows {
+        if row.is_account_admin == Some(true) {
+            sign_in.grants = Grants::full();
+            break;
+        }
+        if let (Some(area), Some(level)) = (row.area, row.level) {
+            apply_grant(&mut sign_in.grants, &area, &level);
+        }
+    }
+    Ok(Some(sign_in))
+}
+
+/// [`sign_in`]'s statement (its text is built once per backend).
+fn sign_in_query(account: AccountId, user: UserId) -> sea_orm::sea_query::SelectStatement {
+    Query::select()
         .column((user::Entity, user::Column::Kind))
         .column((user::Entity, user::Column::Status))
         .column((user::Entity, user::Column::Username))
@@ -228,30 +259,7 @@ pub async fn sign_in(
         )
         .and_where(Expr::col((user::Entity, user::Column::Id)).eq(user))
         .and_where(Expr::col((user::Entity, user::Column::AccountId)).eq(account))
-        .to_owned();
-    let rows = SignInRow::find_by_statement(conn.get_database_backend().build(&statement))
-        .all(conn)
-        .await?;
-    let Some(first) = rows.first() else {
-        return Ok(None);
-    };
-    let mut sign_in = SignIn {
-        kind: first.kind,
-        status: first.status,
-        username: first.username.clone(),
-        account_status: first.account_status,
-        grants: Grants::default(),
-    };
-    for row in rows {
-        if row.is_account_admin == Some(true) {
-            sign_in.grants = Grants::full();
-            break;
-        }
-        if let (Some(area), Some(level)) = (row.area, row.level) {
-            apply_grant(&mut sign_in.grants, &area, &level);
-        }
-    }
-    Ok(Some(sign_in))
+        .to_owned()
 }
 
 /// Each user's roles, for the DataLoader: one statement for any number of users.

@@ -4,12 +4,13 @@ use std::collections::HashMap;
 
 use sea_orm::sea_query::{Expr, ExprTrait, Func, Query, SimpleExpr};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, DbErr, EntityTrait, Order, PaginatorTrait,
-    QueryFilter, QueryOrder, QuerySelect, Select, sea_query::NullOrdering,
+    ActiveModelTrait, ColumnTrait, Condition, DbErr, EntityTrait, FromQueryResult, Order,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait, Select,
+    sea_query::NullOrdering,
 };
 
-use super::Conn;
 use super::entities::{external_identity, group_member, user};
+use super::{ByPosition, Conn, FixedStatement};
 use crate::domain::ids::{AccountId, GroupId, UserId};
 use crate::domain::user::{UserKind, UserStatus, UserType};
 
@@ -51,10 +52,21 @@ pub async fn find(
     account: AccountId,
     id: UserId,
 ) -> Result<Option<user::Model>, DbErr> {
-    user::Entity::find_by_id(id)
-        .filter(user::Column::AccountId.eq(account))
+    static FIND: FixedStatement = FixedStatement::new();
+    let statement = FIND.statement(
+        conn.get_database_backend(),
+        || {
+            user::Entity::find_by_id(id)
+                .filter(user::Column::AccountId.eq(account))
+                .limit(1)
+                .into_query()
+        },
+        vec![id.into(), account.into(), 1u64.into()],
+    );
+    Ok(UserRecord::find_by_statement(statement)
         .one(conn)
-        .await
+        .await?
+        .map(|UserRecord(user)| user))
 }
 
 pub async fn find_by_username(
@@ -69,6 +81,56 @@ pub async fn find_by_username(
         .await
 }
 
+/// A user read by column position (see [`ByPosition`]): lists of users (pages, contacts, the
+/// loaders' batches) read many wide rows with mostly empty optional columns.
+pub struct UserRecord(pub user::Model);
+
+impl sea_orm::FromQueryResult for UserRecord {
+    fn from_query_result(row: &sea_orm::QueryResult, pre: &str) -> Result<Self, DbErr> {
+        use user::Column as C;
+        debug_assert!(
+            pre.is_empty(),
+            "a user record is read from an unprefixed row"
+        );
+        let at = ByPosition(row);
+        let model = user::Model {
+            id: at.get(C::Id as usize)?,
+            account_id: at.get(C::AccountId as usize)?,
+            kind: at.get(C::Kind as usize)?,
+            status: at.get(C::Status as usize)?,
+            username: at.optional(C::Username as usize)?,
+            username_key: at.optional(C::UsernameKey as usize)?,
+            display_name: at.optional(C::DisplayName as usize)?,
+            first_name: at.optional(C::FirstName as usize)?,
+            last_name: at.optional(C::LastName as usize)?,
+            email: at.optional(C::Email as usize)?,
+            email_key: at.optional(C::EmailKey as usize)?,
+            phone: at.optional(C::Phone as usize)?,
+            preferred_language: at.optional(C::PreferredLanguage as usize)?,
+            user_type: at.optional(C::UserType as usize)?,
+            country: at.optional(C::Country as usize)?,
+            telephony_region: at.optional(C::TelephonyRegion as usize)?,
+            licence_type: at.optional(C::LicenceType as usize)?,
+            agent_id: at.optional(C::AgentId as usize)?,
+            email_invalid_at: at.optional(C::EmailInvalidAt as usize)?,
+            title: at.optional(C::Title as usize)?,
+            is_distribution_list: at.get(C::IsDistributionList as usize)?,
+            may_contact_for_interviews: at.get(C::MayContactForInterviews as usize)?,
+            may_contact_for_product_updates: at.get(C::MayContactForProductUpdates as usize)?,
+            created_at: at.get(C::CreatedAt as usize)?,
+            updated_at: at.get(C::UpdatedAt as usize)?,
+        };
+        // The test suites read every user both ways: a column out of place cannot go unseen.
+        #[cfg(debug_assertions)]
+        assert_eq!(
+            model,
+            <user::Model as sea_orm::FromQueryResult>::from_query_result(row, pre)?,
+            "a user read by position differs from the one read by name"
+        );
+        Ok(Self(model))
+    }
+}
+
 /// The users with these ids in the account, by id (the DataLoader's batch).
 pub async fn by_ids(
     conn: &impl Conn,
@@ -78,9 +140,13 @@ pub async fn by_ids(
     let users = user::Entity::find()
         .filter(user::Column::AccountId.eq(account))
         .filter(user::Column::Id.is_in(ids.iter().copied()))
+        .into_model::<UserRecord>()
         .all(conn)
         .await?;
-    Ok(users.into_iter().map(|user| (user.id, user)).collect())
+    Ok(users
+        .into_iter()
+        .map(|UserRecord(user)| (user.id, user))
+        .collect())
 }
 
 fn filtered(account: AccountId, filter: &UserFilter) -> Select<user::Entity> {
@@ -192,8 +258,10 @@ pub async fn page(
         .order_by_asc(user::Column::Id)
         .offset(offset)
         .limit(limit)
+        .into_model::<UserRecord>()
         .all(conn)
         .await
+        .map(|users| users.into_iter().map(|UserRecord(user)| user).collect())
 }
 
 pub async fn count(

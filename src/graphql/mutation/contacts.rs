@@ -154,7 +154,7 @@ payload!(
     ConvertToLoginUserPayload { user: User }
 );
 
-fn integration(entry: crate::domain::catalog::Integration) -> Integration {
+fn integration(entry: std::sync::Arc<crate::domain::catalog::Integration>) -> Integration {
     Integration {
         entry,
         connection: None,

@@ -16,7 +16,7 @@ pub const INTEGRATION: &str = "Integration";
 /// An entry of the global catalog, with this account's connection to it.
 #[derive(Clone)]
 pub struct Integration {
-    pub entry: catalog::Integration,
+    pub entry: std::sync::Arc<catalog::Integration>,
     /// The account's connection, when the caller may read INTEGRATIONS and one exists.
     /// The account's connection when the resolver already read it (`Some(None)`: never
     /// connected); `None` to read it through the request's loader.
