@@ -607,6 +607,44 @@ async fn a_query_nested_deeper_than_twelve_levels_is_too_complex() {
     );
 }
 
+/// Parsed documents are kept by their text: the same text sent again answers for its own
+/// variables, and is validated again on every request.
+#[tokio::test]
+async fn a_document_sent_again_answers_for_its_own_variables_and_is_validated_again() {
+    let app = TestApp::spawn().await;
+    let acme = app.create_account("acme").await;
+    let dora = create_user(
+        &app,
+        &acme.admin_token,
+        json!({ "username": "dora", "displayName": "Dora" }),
+    )
+    .await;
+    let erin = create_user(
+        &app,
+        &acme.admin_token,
+        json!({ "username": "erin", "displayName": "Erin" }),
+    )
+    .await;
+    let query = "query($id: ID!) { node(id: $id) { ... on User { username } } }";
+    let token = Some(acme.admin_token.as_str());
+
+    let first = app.graphql(token, query, json!({ "id": dora })).await.ok();
+    let second = app.graphql(token, query, json!({ "id": erin })).await.ok();
+    let without_variable = app.graphql(token, query, json!({})).await;
+    let third = app.graphql(token, query, json!({ "id": dora })).await.ok();
+
+    assert_eq!(first.data("node/username"), "dora");
+    assert_eq!(second.data("node/username"), "erin");
+    assert_eq!(
+        without_variable.codes(),
+        vec!["BAD_USER_INPUT"],
+        "{}",
+        without_variable.body
+    );
+    assert_eq!(without_variable.body["data"], Value::Null);
+    assert_eq!(third.data("node/username"), "dora");
+}
+
 #[tokio::test]
 async fn a_query_of_complexity_over_1000_is_too_complex() {
     let app = TestApp::spawn().await;
