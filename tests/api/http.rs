@@ -613,18 +613,11 @@ async fn a_query_nested_deeper_than_twelve_levels_is_too_complex() {
 async fn a_document_sent_again_answers_for_its_own_variables_and_is_validated_again() {
     let app = TestApp::spawn().await;
     let acme = app.create_account("acme").await;
-    let dora = create_user(
-        &app,
-        &acme.admin_token,
-        json!({ "username": "dora", "displayName": "Dora" }),
-    )
-    .await;
-    let erin = create_user(
-        &app,
-        &acme.admin_token,
-        json!({ "username": "erin", "displayName": "Erin" }),
-    )
-    .await;
+    let mut ids = Vec::new();
+    for username in ["dora", "erin"] {
+        ids.push(create_user(&app, &acme.admin_token, json!({ "username": username })).await);
+    }
+    let (dora, erin) = (&ids[0], &ids[1]);
     let query = "query($id: ID!) { node(id: $id) { ... on User { username } } }";
     let token = Some(acme.admin_token.as_str());
 
