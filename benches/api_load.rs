@@ -146,11 +146,11 @@ impl Setup {
     }
 
     fn catalog(&self) -> PathBuf {
-        self.dir.as_path().join("catalog.json")
+        self.dir.join("catalog.json")
     }
 
     fn manifest(&self) -> PathBuf {
-        self.dir.as_path().join("manifest.json")
+        self.dir.join("manifest.json")
     }
 
     /// `liaison` with the run's settings.
@@ -164,7 +164,7 @@ impl Setup {
         command
             .env("LIAISON_DATABASE_URL", &self.database_url)
             .env("LIAISON_JWT_SECRET", SECRET)
-            .env("LIAISON_DATA_DIR", self.dir.as_path())
+            .env("LIAISON_DATA_DIR", &self.dir)
             .env("LIAISON_CATALOG_FILE", self.catalog())
             .env("LIAISON_RATE_LIMIT_ENABLED", "false")
             .env("LIAISON_WORKER_ENABLED", "false")
@@ -447,7 +447,7 @@ async fn drive(
 /// Sends each operation `VARIANTS` times, one at a time, and returns per operation the
 /// statements of each request (pgbench scripts) and their mean count.
 async fn capture(setup: &Setup, manifest: &Value) -> Vec<(Vec<String>, f64)> {
-    let log = setup.dir.as_path().join("statements.sql");
+    let log = setup.dir.join("statements.sql");
     let server = Server::start(setup, None, Some(&log)).await;
     let client = reqwest::Client::new();
     let accounts = manifest["accounts"].as_array().expect("accounts");
@@ -505,7 +505,7 @@ async fn capture(setup: &Setup, manifest: &Value) -> Vec<(Vec<String>, f64)> {
 fn floor(setup: &Setup, name: &str, scripts: &[String], concurrency: usize) -> (f64, &'static str) {
     let mut files = Vec::new();
     for (i, script) in scripts.iter().enumerate() {
-        let path = setup.dir.as_path().join(format!("{name}-{i}.sql"));
+        let path = setup.dir.join(format!("{name}-{i}.sql"));
         std::fs::write(&path, script).expect("script");
         files.push(path);
     }
@@ -629,7 +629,7 @@ async fn main() {
     let operations = operations();
     let mut rows = Vec::new();
     for (operation, (scripts, captured_statements)) in operations.iter().zip(&captured) {
-        let script = setup.dir.as_path().join(format!("{}.lua", operation.name));
+        let script = setup.dir.join(format!("{}.lua", operation.name));
         std::fs::write(&script, lua_script(&prelude, operation)).expect("lua");
         drive(&server, &script, operation.path, 16, 2).await; // warm-up
         let mut results = Vec::new();
