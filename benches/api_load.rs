@@ -289,6 +289,20 @@ impl Server {
         self.child.id()
     }
 
+    /// CPU time the server has used so far (user and system), in milliseconds.
+    fn cpu_ms(&self) -> f64 {
+        let stat =
+            std::fs::read_to_string(format!("/proc/{}/stat", self.pid())).unwrap_or_default();
+        // After the command's name: state is the first field, utime the 12th and stime the 13th.
+        let fields: Vec<f64> = stat
+            .rsplit_once(')')
+            .map_or("", |(_, rest)| rest)
+            .split_whitespace()
+            .map(|v| v.parse().unwrap_or(0.0))
+            .collect();
+        (fields.get(11).unwrap_or(&0.0) + fields.get(12).unwrap_or(&0.0)) * MS_PER_TICK
+    }
+
     /// A `/proc/<pid>/status` value in MiB (`VmRSS`, `VmHWM`).
     fn memory_mib(&self, field: &str) -> f64 {
         let status =
@@ -397,6 +411,27 @@ fn lua_script(prelude: &str, operation: &Operation) -> String {
     )
 }
 
+/// The kernel's CPU time counters tick 100 times a second (`USER_HZ`).
+const MS_PER_TICK: f64 = 10.0;
+
+/// Busy CPU time of the whole machine so far, every core, in milliseconds: the server, PostgreSQL
+/// and the load generator together.
+fn machine_cpu_ms() -> f64 {
+    let stat = std::fs::read_to_string("/proc/stat").unwrap_or_default();
+    let ticks: Vec<f64> = stat
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .split_whitespace()
+        .skip(1)
+        .take(8)
+        .map(|v| v.parse().unwrap_or(0.0))
+        .collect();
+    // user nice system idle iowait irq softirq steal: all but idle and iowait are work.
+    let idle = ticks.get(3).unwrap_or(&0.0) + ticks.get(4).unwrap_or(&0.0);
+    (ticks.iter().sum::<f64>() - idle) * MS_PER_TICK
+}
+
 /// What one load run measured.
 #[derive(Clone, Copy, Default)]
 struct LoadResult {
@@ -406,6 +441,18 @@ struct LoadResult {
     errors: u64,
     statements: f64,
     rss_mib: f64,
+    /// CPU milliseconds per request: the server's own, and the machine's (server, PostgreSQL
+    /// and wrk together).
+    server_cpu_ms: f64,
+    machine_cpu_ms: f64,
+}
+
+/// What pgbench measured for one operation's floor.
+struct Floor {
+    per_second: f64,
+    mode: &'static str,
+    /// The machine's CPU milliseconds per transaction (PostgreSQL and pgbench together).
+    machine_cpu_ms: f64,
 }
 
 async fn drive(
@@ -416,6 +463,7 @@ async fn drive(
     seconds: u64,
 ) -> LoadResult {
     let before = server.statements().await;
+    let (server_before, machine_before) = (server.cpu_ms(), machine_cpu_ms());
     let output = Command::new("taskset")
         .args(["-c", "1", "wrk", "-t1"])
         .arg(format!("-c{concurrency}"))
@@ -425,6 +473,7 @@ async fn drive(
         .arg(format!("{}{path}", server.base))
         .output()
         .expect("wrk");
+    let (server_after, machine_after) = (server.cpu_ms(), machine_cpu_ms());
     let after = server.statements().await;
     let stdout = String::from_utf8_lossy(&output.stdout);
     eprint!("{}", String::from_utf8_lossy(&output.stderr));
@@ -441,6 +490,8 @@ async fn drive(
         errors: result["failed"].as_u64().unwrap_or(0) + result["socket"].as_u64().unwrap_or(0),
         statements: (after - before) as f64 / requests as f64,
         rss_mib: server.memory_mib("VmRSS:"),
+        server_cpu_ms: (server_after - server_before) / requests as f64,
+        machine_cpu_ms: (machine_after - machine_before) / requests as f64,
     }
 }
 
@@ -501,8 +552,8 @@ async fn capture(setup: &Setup, manifest: &Value) -> Vec<(Vec<String>, f64)> {
     captured
 }
 
-/// pgbench's transactions per second replaying `scripts` at `concurrency`, and its mode.
-fn floor(setup: &Setup, name: &str, scripts: &[String], concurrency: usize) -> (f64, &'static str) {
+/// pgbench replaying `scripts` at `concurrency`.
+fn floor(setup: &Setup, name: &str, scripts: &[String], concurrency: usize) -> Floor {
     let mut files = Vec::new();
     for (i, script) in scripts.iter().enumerate() {
         let path = setup.dir.join(format!("{name}-{i}.sql"));
@@ -525,9 +576,17 @@ fn floor(setup: &Setup, name: &str, scripts: &[String], concurrency: usize) -> (
     for file in &files {
         command.arg("-f").arg(file);
     }
+    let machine_before = machine_cpu_ms();
     let output = command.arg(&setup.database_url).output().expect("pgbench");
+    let machine_after = machine_cpu_ms();
     let stdout = String::from_utf8_lossy(&output.stdout);
-    let tps = stdout
+    let transactions: f64 = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("number of transactions actually processed: "))
+        .and_then(|v| v.split(['/', ' ']).next())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1.0);
+    let per_second = stdout
         .lines()
         .find(|l| l.starts_with("tps = "))
         .and_then(|l| l.split_whitespace().nth(2))
@@ -538,7 +597,11 @@ fn floor(setup: &Setup, name: &str, scripts: &[String], concurrency: usize) -> (
                 String::from_utf8_lossy(&output.stderr)
             )
         });
-    (tps, mode)
+    Floor {
+        per_second,
+        mode,
+        machine_cpu_ms: (machine_after - machine_before) / transactions.max(1.0),
+    }
 }
 
 fn machine() -> String {
@@ -639,14 +702,16 @@ async fn main() {
                 .floor
                 .then(|| floor(&setup, operation.name, scripts, concurrency));
             eprintln!(
-                "{} c{concurrency}: {:.0} req/s, p50 {:.2} ms, p99 {:.2} ms, {} errors, {:.1} statements/op, floor {:?}",
+                "{} c{concurrency}: {:.0} req/s, p50 {:.2} ms, p99 {:.2} ms, {} errors, {:.1} statements/op, CPU ms/op {:.2} server {:.2} machine, floor {:?} tx/s",
                 operation.name,
                 load.per_second,
                 load.p50_ms,
                 load.p99_ms,
                 load.errors,
                 load.statements,
-                floor
+                load.server_cpu_ms,
+                load.machine_cpu_ms,
+                floor.as_ref().map(|f| f.per_second.round())
             );
             results.push((concurrency, load, floor));
         }
@@ -671,21 +736,22 @@ async fn main() {
         setup.seconds,
     );
     report.push_str(
-        "| Operation | Concurrency | req/s | p50 ms | p99 ms | Errors | Statements/op | Floor (pgbench) tx/s | Server / floor | RSS MiB |\n\
-         | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n",
+        "| Operation | Concurrency | req/s | p50 ms | p99 ms | Errors | Statements/op | CPU ms/op: server, machine | Floor (pgbench) tx/s | Floor CPU ms/tx | Server / floor | RSS MiB |\n\
+         | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n",
     );
     for (operation, captured_statements, results) in &rows {
         for (concurrency, load, floor) in results {
-            let (floor_text, ratio) = match floor {
-                Some((tps, mode)) => (
-                    format!("{tps:.0} ({mode})"),
-                    format!("{:.0} %", 100.0 * load.per_second / tps),
+            let (floor_text, floor_cpu, ratio) = match floor {
+                Some(floor) => (
+                    format!("{:.0} ({})", floor.per_second, floor.mode),
+                    format!("{:.2}", floor.machine_cpu_ms),
+                    format!("{:.0} %", 100.0 * load.per_second / floor.per_second),
                 ),
-                None => ("—".into(), "—".into()),
+                None => ("—".into(), "—".into(), "—".into()),
             };
             let _ = writeln!(
                 report,
-                "| {} {} | {concurrency} | {:.0} | {:.2} | {:.2} | {} | {:.1} (captured: {:.1}) | {floor_text} | {ratio} | {:.0} |",
+                "| {} {} | {concurrency} | {:.0} | {:.2} | {:.2} | {} | {:.1} (captured: {:.1}) | {:.2}, {:.2} | {floor_text} | {floor_cpu} | {ratio} | {:.0} |",
                 operation.name,
                 operation.what,
                 load.per_second,
@@ -694,6 +760,8 @@ async fn main() {
                 load.errors,
                 load.statements,
                 captured_statements,
+                load.server_cpu_ms,
+                load.machine_cpu_ms,
                 load.rss_mib,
             );
         }

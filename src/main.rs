@@ -506,11 +506,12 @@ fn say(line: &str) {
 async fn migrate(config: &Config, action: MigrateAction) -> Result<(), Failure> {
     let counter = Arc::new(store::StatementCounter::default());
     let db = store::connect(&config.database_url(), 1, counter).await?;
+    let db = db.pool();
     match action {
-        MigrateAction::Up => Migrator::up(&db, None).await?,
-        MigrateAction::Down { steps } => Migrator::down(&db, Some(steps)).await?,
+        MigrateAction::Up => Migrator::up(db, None).await?,
+        MigrateAction::Down { steps } => Migrator::down(db, Some(steps)).await?,
         MigrateAction::Status => {
-            for migration in Migrator::get_migration_with_status(&db).await? {
+            for migration in Migrator::get_migration_with_status(db).await? {
                 println!("{:?}\t{}", migration.status(), migration.name());
             }
         }

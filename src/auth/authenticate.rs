@@ -2,8 +2,6 @@
 //! user exists in that account, is an ACTIVE LOGIN user, and that the account is not suspended.
 //! One statement: the user, the account's status and the user's effective grants.
 
-use sea_orm::DatabaseConnection;
-
 use super::principal::{AccountUser, Operator, Principal};
 use super::tokens::{Subject, Tokens};
 use crate::domain::user::{UserKind, UserStatus};
@@ -14,7 +12,7 @@ use crate::store;
 use crate::store::entities::account::AccountStatus;
 
 pub async fn authenticate(
-    db: &DatabaseConnection,
+    db: &store::Db,
     tokens: &Tokens,
     bearer: Option<&str>,
 ) -> Result<Principal, AppError> {

@@ -16,7 +16,6 @@ use async_graphql::resolver_utils::{ContainerType, resolve_container};
 use async_graphql::{
     Context, ContextSelectionSet, ObjectType, OutputType, Positioned, ServerResult, Value,
 };
-use sea_orm::DatabaseConnection;
 
 use crate::domain::contact::Topic;
 use crate::domain::ids::{AccountId, ConnectionRequestId, RoleId, UserId};
@@ -48,7 +47,7 @@ pub struct Loaders {
 }
 
 impl Loaders {
-    pub fn new(db: &DatabaseConnection, account: AccountId) -> Self {
+    pub fn new(db: &store::Db, account: AccountId) -> Self {
         let scope = || Scope {
             db: db.clone(),
             account,
@@ -137,7 +136,7 @@ impl<M: ObjectType> ObjectType for FreshAfterEachField<M> {}
 
 /// The database and the account every loader is bound to.
 pub struct Scope {
-    db: DatabaseConnection,
+    db: store::Db,
     account: AccountId,
 }
 
@@ -290,13 +289,16 @@ per_user_loader!(
 pub struct UserById(Scope);
 
 impl Loader<UserId> for UserById {
-    type Value = user::Model;
+    type Value = Arc<user::Model>;
     type Error = LoadError;
 
-    async fn load(&self, keys: &[UserId]) -> Result<HashMap<UserId, user::Model>, LoadError> {
-        store::users::by_ids(&self.0.db, self.0.account, keys)
+    async fn load(&self, keys: &[UserId]) -> Result<HashMap<UserId, Self::Value>, LoadError> {
+        Ok(store::users::by_ids(&self.0.db, self.0.account, keys)
             .await
-            .map_err(failed)
+            .map_err(failed)?
+            .into_iter()
+            .map(|(id, user)| (id, Arc::new(user)))
+            .collect())
     }
 }
 
@@ -319,16 +321,20 @@ impl Loader<RoleId> for GrantsOfRole {
 pub struct ContactsOfIntegration(Scope);
 
 impl Loader<String> for ContactsOfIntegration {
-    type Value = Vec<user::Model>;
+    /// Shared rows: the cache hands out a copy of the list for every integration that asks.
+    type Value = Vec<Arc<user::Model>>;
     type Error = LoadError;
 
-    async fn load(&self, keys: &[String]) -> Result<HashMap<String, Vec<user::Model>>, LoadError> {
+    async fn load(&self, keys: &[String]) -> Result<HashMap<String, Self::Value>, LoadError> {
         let mut found = store::contacts::by_integrations(&self.0.db, self.0.account, keys)
             .await
             .map_err(failed)?;
         Ok(keys
             .iter()
-            .map(|key| (key.clone(), found.remove(key).unwrap_or_default()))
+            .map(|key| {
+                let contacts = found.remove(key).unwrap_or_default();
+                (key.clone(), contacts.into_iter().map(Arc::new).collect())
+            })
             .collect())
     }
 }

@@ -5,7 +5,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
-use async_graphql::connection::{Connection, Edge};
+use async_graphql::connection::{Connection, CursorType, Edge};
 use async_graphql::{ID, Object, OutputType};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -66,7 +66,12 @@ impl CursorScope {
     }
 
     pub fn encode(&self, offset: u64) -> String {
-        URL_SAFE_NO_PAD.encode(format!("{}{offset}", self.prefix()))
+        self.cursors().at(offset).encode_cursor()
+    }
+
+    /// The cursors of one page: the scope's part is formatted once for all of them.
+    fn cursors(&self) -> PageCursors {
+        PageCursors(self.prefix().into())
     }
 
     /// The offset in a cursor of this scope; a cursor of another list, ordering or account is
@@ -83,6 +88,47 @@ impl CursorScope {
         text.strip_prefix(&self.prefix())
             .and_then(|offset| offset.parse().ok())
             .ok_or_else(invalid)
+    }
+}
+
+/// The cursors of one page, sharing their scope's part.
+struct PageCursors(Arc<str>);
+
+impl PageCursors {
+    fn at(&self, offset: u64) -> Cursor {
+        Cursor {
+            scope: self.0.clone(),
+            offset,
+        }
+    }
+}
+
+/// An edge's cursor, encoded only when a client asks for it (`cursor`, `pageInfo`): most pages
+/// are read through `nodes`, and encoding every edge's cursor was a cost of every list.
+pub struct Cursor {
+    scope: Arc<str>,
+    offset: u64,
+}
+
+impl CursorType for Cursor {
+    type Error = &'static str;
+
+    fn decode_cursor(text: &str) -> Result<Self, Self::Error> {
+        let invalid = "the cursor is invalid";
+        let text = URL_SAFE_NO_PAD
+            .decode(text)
+            .ok()
+            .and_then(|bytes| String::from_utf8(bytes).ok())
+            .ok_or(invalid)?;
+        let (scope, offset) = text.rsplit_once('|').ok_or(invalid)?;
+        Ok(Self {
+            scope: format!("{scope}|").into(),
+            offset: offset.parse().map_err(|_| invalid)?,
+        })
+    }
+
+    fn encode_cursor(&self) -> String {
+        URL_SAFE_NO_PAD.encode(format!("{}{}", self.scope, self.offset))
     }
 }
 
@@ -206,15 +252,16 @@ pub fn connection<T: OutputType>(
     window: Window,
     mut nodes: Vec<T>,
     total: TotalCount,
-) -> Connection<String, T, TotalCount> {
+) -> Connection<Cursor, T, TotalCount> {
     let has_next = nodes.len() as u64 > window.limit;
     nodes.truncate(window.limit as usize);
     let mut connection = Connection::with_additional_fields(window.offset > 0, has_next, total);
+    let cursors = scope.cursors();
     connection.edges.extend(
         nodes
             .into_iter()
             .enumerate()
-            .map(|(index, node)| Edge::new(scope.encode(window.offset + index as u64), node)),
+            .map(|(index, node)| Edge::new(cursors.at(window.offset + index as u64), node)),
     );
     connection
 }
@@ -225,7 +272,7 @@ pub async fn connection_from_vec<T: OutputType>(
     scope: &CursorScope,
     max: u64,
     items: Vec<T>,
-) -> AppResult<Connection<String, T, TotalCount>> {
+) -> AppResult<Connection<Cursor, T, TotalCount>> {
     let total = items.len() as u64;
     let window = window(args, scope, max, || async move { Ok(total) }).await?;
     let nodes: Vec<T> = items
@@ -245,7 +292,7 @@ pub async fn forward_page<T, C, FutC, F, FutF>(
     max: u64,
     count: C,
     fetch: F,
-) -> AppResult<Connection<String, T, TotalCount>>
+) -> AppResult<Connection<Cursor, T, TotalCount>>
 where
     T: OutputType,
     C: Fn() -> FutC + Clone + Send + Sync + 'static,
@@ -273,7 +320,7 @@ pub async fn services_page<P, T, C, FutC, F, FutF>(
     scope: CursorScope,
     count: C,
     fetch: F,
-) -> async_graphql::Result<Connection<String, T, TotalCount>>
+) -> async_graphql::Result<Connection<Cursor, T, TotalCount>>
 where
     P: Clone + Send + Sync + 'static,
     T: OutputType,
@@ -312,6 +359,18 @@ mod tests {
         assert_eq!(decode_id(&id).unwrap(), ("User".into(), "abc".into()));
         assert!(decode_id(&ID("not-base64!".into())).is_err());
         assert!(decode_typed::<String>(&id, "Role").is_err());
+    }
+
+    #[test]
+    fn page_cursors_decode_in_their_scope_and_as_cursors() {
+        let a = scope();
+        let encoded = a.cursors().at(7).encode_cursor();
+        assert_eq!(a.decode(&encoded).unwrap(), 7);
+        let decoded = Cursor::decode_cursor(&encoded).unwrap();
+        assert_eq!(decoded.offset, 7);
+        assert_eq!(decoded.encode_cursor(), encoded);
+        assert!(Cursor::decode_cursor("not-base64!").is_err());
+        assert!(Cursor::decode_cursor(&URL_SAFE_NO_PAD.encode("v1|users|x")).is_err());
     }
 
     #[test]

@@ -29,6 +29,7 @@ use crate::graphql::documents::DocumentCache;
 use crate::graphql::errors::{RequestId, request_error};
 use crate::graphql::invitee::InviteeSession;
 use crate::graphql::loaders::Loaders;
+use crate::service::Services;
 use crate::service::connection_requests::Invitation;
 
 const GRAPHQL_RESPONSE: &str = "application/graphql-response+json";
@@ -367,20 +368,25 @@ enum Caller {
 /// Authenticates the bearer token for `endpoint`, and applies the user and account limits.
 async fn caller(
     state: &AppState,
+    services: &Services,
     headers: &HeaderMap,
     endpoint: Endpoint,
 ) -> Result<Caller, AppError> {
     match endpoint {
-        Endpoint::Main => Ok(Caller::Account(principal(state, headers).await?)),
+        Endpoint::Main => Ok(Caller::Account(principal(state, services, headers).await?)),
         Endpoint::Invitee => Ok(Caller::Invitee(
-            authenticate_invitee(&state.services, &state.tokens, bearer(headers)?).await?,
+            authenticate_invitee(services, &state.tokens, bearer(headers)?).await?,
         )),
     }
 }
 
 /// The main API's principal behind the bearer token, with the user and account limits applied.
-async fn principal(state: &AppState, headers: &HeaderMap) -> Result<Principal, AppError> {
-    let principal = authenticate(&state.services.db, &state.tokens, bearer(headers)?).await?;
+async fn principal(
+    state: &AppState,
+    services: &Services,
+    headers: &HeaderMap,
+) -> Result<Principal, AppError> {
+    let principal = authenticate(&services.db, &state.tokens, bearer(headers)?).await?;
     state
         .limits
         .check_principal(&principal)
@@ -400,7 +406,10 @@ pub async fn account_user(
 ) -> Result<AccountUser, HttpResponse> {
     let user = async {
         limit_ip(state, headers, socket, Endpoint::Main)?;
-        principal(state, headers).await?.account_user().cloned()
+        principal(state, &state.services, headers)
+            .await?
+            .account_user()
+            .cloned()
     };
     user.await.map_err(|error| refusal(headers, &error))
 }
@@ -418,7 +427,9 @@ async fn execute(
     via_get: bool,
     endpoint: Endpoint,
 ) -> HttpResponse {
-    let caller = match caller(state, headers, endpoint).await {
+    // Sign-in and every operation of the request share one database connection.
+    let services = state.services.for_request();
+    let caller = match caller(state, &services, headers, endpoint).await {
         Ok(caller) => caller,
         Err(error) => {
             if !matches!(error, AppError::RateLimited { .. }) {
@@ -466,7 +477,7 @@ async fn execute(
         if matches!(caller, Caller::Account(Principal::Anonymous)) && !introspection_only {
             return negotiated.fail_with(&AppError::Unauthenticated("a bearer token is required"));
         }
-        responses.push(run(state, &caller, &negotiated, request, &parsed).await);
+        responses.push(run(state, &services, &caller, &negotiated, request, &parsed).await);
     }
     if single {
         let response = responses.pop().unwrap_or_default();
@@ -486,12 +497,15 @@ async fn execute(
 
 async fn run(
     state: &AppState,
+    services: &Services,
     caller: &Caller,
     negotiated: &Negotiated,
     request: Request,
     parsed: &Parsed,
 ) -> Response {
-    let request = request.data(RequestId(negotiated.request_id.clone()));
+    let request = request
+        .data(RequestId(negotiated.request_id.clone()))
+        .data(services.clone());
     let label = state
         .metrics
         .operation_label(parsed.root_fields.first().map(String::as_str));
@@ -500,7 +514,7 @@ async fn run(
         Caller::Account(principal) => {
             let mut request = request.data(RequestPrincipal(principal.clone()));
             if let Principal::User(user) = principal {
-                request = request.data(Loaders::new(&state.services.db, user.account_id));
+                request = request.data(Loaders::new(&services.db, user.account_id));
             }
             state
                 .schema

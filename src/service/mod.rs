@@ -21,8 +21,6 @@ pub mod users;
 
 use std::sync::Arc;
 
-use sea_orm::DatabaseConnection;
-
 use crate::clock::SharedClock;
 use crate::connectors::Connectors;
 use crate::connectors::upstream::Directories;
@@ -34,7 +32,7 @@ use crate::mail::outbox::Mailer;
 /// the providers' connector checks and directories, and the settings services follow.
 #[derive(Clone)]
 pub struct Services {
-    pub db: DatabaseConnection,
+    pub db: crate::store::Db,
     pub clock: SharedClock,
     pub catalog: Arc<Catalog>,
     pub keyring: Arc<KeyRing>,
@@ -43,6 +41,16 @@ pub struct Services {
     /// The upstream directories user sync reads.
     pub directories: Arc<Directories>,
     pub settings: Arc<ServiceSettings>,
+}
+
+impl Services {
+    /// The services as one request uses them: its statements share one database connection.
+    pub fn for_request(&self) -> Self {
+        Self {
+            db: self.db.for_request(),
+            ..self.clone()
+        }
+    }
 }
 
 /// Configuration the services follow.

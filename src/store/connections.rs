@@ -17,11 +17,43 @@ pub async fn by_integration(
 ) -> Result<HashMap<String, connection::Model>, DbErr> {
     Ok(connection::Entity::find()
         .filter(connection::Column::AccountId.eq(account))
+        .into_model::<ConnectionRecord>()
         .all(conn)
         .await?
         .into_iter()
-        .map(|row| (row.integration_key.clone(), row))
+        .map(|ConnectionRecord(row)| (row.integration_key.clone(), row))
         .collect())
+}
+
+/// A connection read by column position (see [`super::ByPosition`]): listing the catalog reads
+/// every connection of the account, on every request that shows a status.
+struct ConnectionRecord(connection::Model);
+
+impl sea_orm::FromQueryResult for ConnectionRecord {
+    fn from_query_result(row: &sea_orm::QueryResult, pre: &str) -> Result<Self, DbErr> {
+        use connection::Column as C;
+        debug_assert!(
+            pre.is_empty(),
+            "a connection is read from an unprefixed row"
+        );
+        let at = super::ByPosition(row);
+        let model = connection::Model {
+            id: at.get(C::Id as usize)?,
+            account_id: at.get(C::AccountId as usize)?,
+            integration_key: at.get(C::IntegrationKey as usize)?,
+            status: at.get(C::Status as usize)?,
+            settings: at.get(C::Settings as usize)?,
+            secrets: at.optional(C::Secrets as usize)?,
+            connected_by_user_id: at.optional(C::ConnectedByUserId as usize)?,
+            connected_by_label: at.optional(C::ConnectedByLabel as usize)?,
+            connected_at: at.optional(C::ConnectedAt as usize)?,
+            connected_by_request_id: at.optional(C::ConnectedByRequestId as usize)?,
+            connected_by_verified: at.get(C::ConnectedByVerified as usize)?,
+            created_at: at.get(C::CreatedAt as usize)?,
+            updated_at: at.get(C::UpdatedAt as usize)?,
+        };
+        at.checked(model).map(Self)
+    }
 }
 
 pub async fn find(

@@ -9,6 +9,7 @@ pub mod connection_requests;
 pub mod connections;
 pub mod constraint;
 pub mod contacts;
+mod db;
 pub mod entities;
 pub mod jobs;
 pub mod named;
@@ -23,6 +24,8 @@ pub mod user_links;
 pub mod user_views;
 pub mod users;
 
+pub use db::Db;
+
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -30,8 +33,8 @@ use std::time::Duration;
 use migration::{Migrator, MigratorTrait};
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{
-    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbBackend,
-    DbErr, SqliteTransactionMode, TransactionOptions, TransactionTrait,
+    ConnectOptions, ConnectionTrait, Database, DatabaseTransaction, DbBackend, DbErr,
+    SqliteTransactionMode, TransactionOptions, TransactionTrait,
 };
 
 /// Counts the SQL statements sent, for `/metrics` and the statement-count tests; optionally
@@ -89,7 +92,7 @@ pub async fn connect(
     url: &str,
     max_connections: u32,
     counter: Arc<StatementCounter>,
-) -> Result<DatabaseConnection, DbErr> {
+) -> Result<Db, DbErr> {
     let mut options = ConnectOptions::new(url.to_owned());
     options
         .max_connections(max_connections.max(1))
@@ -110,24 +113,30 @@ pub async fn connect(
                 .pragma("cache_size", format!("-{}", SQLITE_CACHE_KIB))
         });
     let mut db = Database::connect(options).await?;
-    db.set_metric_callback(move |info| counter.record(info));
-    Ok(db)
+    let recorder = counter.clone();
+    db.set_metric_callback(move |info| recorder.record(info));
+    Ok(Db::new(db, counter))
 }
 
 /// Applies every pending migration.
-pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {
-    Migrator::up(db, None).await
+pub async fn migrate(db: &Db) -> Result<(), DbErr> {
+    Migrator::up(db.pool(), None).await
 }
 
 /// Whether every known migration has been applied.
-pub async fn migrations_current(db: &DatabaseConnection) -> Result<bool, DbErr> {
-    Ok(Migrator::get_pending_migrations(db).await?.is_empty())
+pub async fn migrations_current(db: &Db) -> Result<bool, DbErr> {
+    Ok(Migrator::get_pending_migrations(db.pool())
+        .await?
+        .is_empty())
 }
 
 /// Begins a transaction that will write. On SQLite it takes the write lock at once
 /// (`BEGIN IMMEDIATE`), so two writers queue on the busy timeout instead of failing when one
-/// upgrades a read lock.
-pub async fn begin_write(db: &DatabaseConnection) -> Result<DatabaseTransaction, DbErr> {
+/// upgrades a read lock. A request's handle first gives back the connection it holds, so that a
+/// request never waits for a second connection while it keeps one.
+pub async fn begin_write(db: &Db) -> Result<DatabaseTransaction, DbErr> {
+    db.release_held().await;
+    let db = db.pool();
     if db.get_database_backend() == DbBackend::Sqlite {
         db.begin_with_options(TransactionOptions {
             sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
@@ -376,6 +385,21 @@ impl ByPosition<'_> {
         self.get(index).map(Some)
     }
 
+    /// `model`, read by position from this row; debug builds, and so the test suites, read the
+    /// row by name as well and compare, so that a column out of place cannot go unseen.
+    pub fn checked<M>(&self, model: M) -> Result<M, DbErr>
+    where
+        M: sea_orm::FromQueryResult + PartialEq + std::fmt::Debug,
+    {
+        #[cfg(debug_assertions)]
+        assert_eq!(
+            model,
+            M::from_query_result(self.0, "")?,
+            "a row read by position differs from the one read by name"
+        );
+        Ok(model)
+    }
+
     fn is_null(&self, index: usize) -> bool {
         use sea_orm::sqlx::{Row, ValueRef};
         if let Some(row) = self.0.try_as_pg_row() {
@@ -477,7 +501,8 @@ pub trait Conn: ConnectionTrait + Sync {}
 impl<T: ConnectionTrait + Sync> Conn for T {}
 
 /// Open and idle connections of the pool.
-pub fn pool_stats(db: &DatabaseConnection) -> (u32, usize) {
+pub fn pool_stats(db: &Db) -> (u32, usize) {
+    let db = db.pool();
     match db.get_database_backend() {
         DbBackend::Sqlite => {
             let pool = db.get_sqlite_connection_pool();

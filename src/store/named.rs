@@ -201,11 +201,33 @@ pub async fn groups_by_users(
         .order_by_asc(group::Column::NameKey)
         .order_by_asc(group::Column::Id);
     let mut result: HashMap<UserId, Vec<NamedRecord>> = HashMap::new();
-    for (TieOwner(user), group) in tied(conn, select).await? {
+    for (TieOwner(user), GroupRecord(group)) in super::tied_as(conn, select).await? {
         result
             .entry(user)
             .or_default()
             .push(group::Entity::record(group));
     }
     Ok(result)
+}
+
+/// A group read by column position (see [`super::ByPosition`]): a page of users reads one or two
+/// per user.
+struct GroupRecord(group::Model);
+
+impl sea_orm::FromQueryResult for GroupRecord {
+    fn from_query_result(row: &sea_orm::QueryResult, pre: &str) -> Result<Self, DbErr> {
+        use group::Column as C;
+        debug_assert!(pre.is_empty(), "a group is read from an unprefixed row");
+        let at = super::ByPosition(row);
+        let model = group::Model {
+            id: at.get(C::Id as usize)?,
+            account_id: at.get(C::AccountId as usize)?,
+            name: at.get(C::Name as usize)?,
+            name_key: at.get(C::NameKey as usize)?,
+            description: at.optional(C::Description as usize)?,
+            created_at: at.get(C::CreatedAt as usize)?,
+            updated_at: at.get(C::UpdatedAt as usize)?,
+        };
+        at.checked(model).map(Self)
+    }
 }

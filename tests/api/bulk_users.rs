@@ -554,7 +554,7 @@ async fn a_username_or_agent_id_another_writer_takes_during_a_chunk_costs_only_t
         }),
     )
     .await;
-    let other = app.db.begin().await.expect("competing transaction");
+    let other = app.db.pool().begin().await.expect("competing transaction");
     for user in [
         competing_user(&acme, "Late.Ada", None),
         competing_user(&acme, "someone.else", Some(5001)),

@@ -14,7 +14,7 @@ use liaison::service::accounts::NewAccount;
 use liaison::service::audit::Actor;
 use liaison::service::users::NewUserInput;
 use liaison::startup::{Application, BuildOptions};
-use sea_orm::{ConnectionTrait, Database, DatabaseConnection};
+use sea_orm::{ConnectionTrait, Database};
 use secrecy::SecretString;
 use serde_json::{Value, json};
 use tokio::sync::oneshot;
@@ -154,7 +154,7 @@ pub struct TestApp {
     pub client: reqwest::Client,
     pub services: Services,
     pub statements: Arc<liaison::store::StatementCounter>,
-    pub db: DatabaseConnection,
+    pub db: liaison::store::Db,
     pub worker: liaison::jobs::worker::Worker,
     /// The database's URL, for running the binary against it.
     pub database_url: String,

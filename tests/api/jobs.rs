@@ -97,7 +97,7 @@ async fn a_job_enqueued_in_a_rolled_back_change_never_runs() {
     // Arrange
     let (app, _) = with_clock().await;
     let handler = Counting::default();
-    let txn = app.db.begin().await.expect("txn");
+    let txn = app.db.pool().begin().await.expect("txn");
     let now = app.services.clock.now();
     store::jobs::enqueue(
         &txn,

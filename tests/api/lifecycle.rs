@@ -239,7 +239,7 @@ async fn readiness_reports_pending_migrations() {
         .expect("readyz");
     assert_eq!(ready.status(), 200);
 
-    Migrator::down(&app.db, Some(1))
+    Migrator::down(app.db.pool(), Some(1))
         .await
         .expect("one step down");
     let not_ready = app

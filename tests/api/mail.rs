@@ -178,7 +178,7 @@ async fn sending_needs_an_operator_with_mail_write_and_a_valid_address() {
 #[tokio::test]
 async fn an_email_of_a_rolled_back_change_is_never_sent() {
     let (app, smtp, _) = with_smtp().await;
-    let txn = app.db.begin().await.expect("txn");
+    let txn = app.db.pool().begin().await.expect("txn");
     app.services
         .send_email(
             &txn,

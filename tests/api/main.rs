@@ -9,6 +9,7 @@ mod bulk_sources;
 mod bulk_users;
 mod connection_requests;
 mod contacts;
+mod db_connections;
 mod dev_seed;
 mod fake_intercom;
 mod http;

@@ -953,7 +953,7 @@ async fn a_username_another_writer_takes_during_an_import_costs_only_that_user()
         json!({ "integrationKey": "intercom" }),
     )
     .await;
-    let other = app.db.begin().await.expect("competing transaction");
+    let other = app.db.pool().begin().await.expect("competing transaction");
     competing_user(&acme, "BO@example.com", None)
         .insert(&other)
         .await

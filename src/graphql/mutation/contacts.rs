@@ -223,7 +223,7 @@ impl ContactMutation {
             integration_keys: input.integration_keys,
         };
         let result = services(ctx).create_contact(caller(ctx)?, new).await;
-        CreateContactPayload::from_result(input.client_mutation_id, result, User)
+        CreateContactPayload::from_result(input.client_mutation_id, result, User::from)
     }
 
     /// Turns a non-login contact into an ACTIVE login user; a licence seat must be free. Needs
@@ -237,7 +237,7 @@ impl ContactMutation {
         let result = services(ctx)
             .convert_to_login_user(caller(ctx)?, id, &input.username)
             .await;
-        ConvertToLoginUserPayload::from_result(input.client_mutation_id, result, User)
+        ConvertToLoginUserPayload::from_result(input.client_mutation_id, result, User::from)
     }
 
     /// Replaces a topic's contacts. Every contact is checked, and every problem is reported
@@ -285,7 +285,7 @@ impl ContactMutation {
                 input.may_contact_for_product_updates,
             )
             .await;
-        SetContactConsentPayload::from_result(input.client_mutation_id, result, User)
+        SetContactConsentPayload::from_result(input.client_mutation_id, result, User::from)
     }
 
     /// Confirms the contacts are current: the next review is due in 3 months. Needs

@@ -184,7 +184,7 @@ impl UserMutation {
             .activate_users(caller(ctx)?, users, roles)
             .await;
         ActivateUsersPayload::from_result(input.client_mutation_id, result, |users| {
-            users.into_iter().map(User).collect()
+            users.into_iter().map(User::from).collect()
         })
     }
 
@@ -213,7 +213,7 @@ impl UserMutation {
             ..NewUserInput::default()
         };
         let result = services(ctx).create_user(caller(ctx)?, new).await;
-        CreateUserPayload::from_result(input.client_mutation_id, result, User)
+        CreateUserPayload::from_result(input.client_mutation_id, result, User::from)
     }
 
     /// Changes a user's fields, groups, skills and queue and line access. Needs USERS FULL (and USER_PII FULL for email
@@ -278,7 +278,7 @@ impl UserMutation {
             resource_access,
         };
         let result = services(ctx).update_user(caller(ctx)?, id, change).await;
-        UpdateUserPayload::from_result(input.client_mutation_id, result, User)
+        UpdateUserPayload::from_result(input.client_mutation_id, result, User::from)
     }
 
     /// Deactivates a user: they can no longer sign in and free their seat. The account's last
@@ -290,7 +290,7 @@ impl UserMutation {
     ) -> async_graphql::Result<UserStatusPayload> {
         let id = decode_typed(&input.id, USER)?;
         let result = services(ctx).set_user_active(caller(ctx)?, id, false).await;
-        UserStatusPayload::from_result(input.client_mutation_id, result, User)
+        UserStatusPayload::from_result(input.client_mutation_id, result, User::from)
     }
 
     /// Makes a DEACTIVATED or PENDING user ACTIVE (a login user needs a free licence seat:
@@ -302,7 +302,7 @@ impl UserMutation {
     ) -> async_graphql::Result<UserStatusPayload> {
         let id = decode_typed(&input.id, USER)?;
         let result = services(ctx).set_user_active(caller(ctx)?, id, true).await;
-        UserStatusPayload::from_result(input.client_mutation_id, result, User)
+        UserStatusPayload::from_result(input.client_mutation_id, result, User::from)
     }
 
     /// Replaces a user's roles. Needs ROLES FULL and USERS READ; no role may grant more than the
@@ -315,6 +315,6 @@ impl UserMutation {
         let id = decode_typed(&input.user_id, USER)?;
         let roles = decode_all::<RoleId>(&input.role_ids, ROLE)?;
         let result = services(ctx).assign_roles(caller(ctx)?, id, roles).await;
-        AssignRolesPayload::from_result(input.client_mutation_id, result, User)
+        AssignRolesPayload::from_result(input.client_mutation_id, result, User::from)
     }
 }

@@ -52,7 +52,7 @@ impl AuditQuery {
             desc = "End before this edge `cursor`, taken from this list with the same arguments."
         )]
         before: Option<String>,
-    ) -> async_graphql::Result<Connection<String, AuditEvent, TotalCount>> {
+    ) -> async_graphql::Result<Connection<relay::Cursor, AuditEvent, TotalCount>> {
         let caller = caller(ctx)?.clone();
         let services = services(ctx).clone();
         let input = filter.unwrap_or_default();

@@ -25,7 +25,7 @@ impl BulkUserQuery {
             desc = "Start after this edge `cursor`, taken from this list with the same arguments."
         )]
         after: Option<String>,
-    ) -> async_graphql::Result<Connection<String, BulkUserJob, TotalCount>> {
+    ) -> async_graphql::Result<Connection<relay::Cursor, BulkUserJob, TotalCount>> {
         let caller = caller(ctx)?.clone();
         let scope = CursorScope {
             list: "bulkUserJobs",

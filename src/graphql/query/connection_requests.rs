@@ -28,7 +28,7 @@ impl ConnectionRequestQuery {
             desc = "Start after this edge `cursor`, taken from this list with the same arguments."
         )]
         after: Option<String>,
-    ) -> async_graphql::Result<Connection<String, ConnectionRequest, TotalCount>> {
+    ) -> async_graphql::Result<Connection<relay::Cursor, ConnectionRequest, TotalCount>> {
         let caller = caller(ctx)?.clone();
         let status = status.map(Into::into);
         let scope = CursorScope {

@@ -46,7 +46,7 @@ impl DirectoryQuery {
             desc = "End before this edge `cursor`, taken from this list with the same arguments."
         )]
         before: Option<String>,
-    ) -> async_graphql::Result<Connection<String, Role, TotalCount>> {
+    ) -> async_graphql::Result<Connection<relay::Cursor, Role, TotalCount>> {
         let roles = services(ctx).roles(caller(ctx)?).await?;
         let roles = roles
             .into_iter()
@@ -85,7 +85,7 @@ impl DirectoryQuery {
             desc = "End before this edge `cursor`, taken from this list with the same arguments."
         )]
         before: Option<String>,
-    ) -> async_graphql::Result<Connection<String, Group, TotalCount>> {
+    ) -> async_graphql::Result<Connection<relay::Cursor, Group, TotalCount>> {
         let groups = services(ctx)
             .directory_list(caller(ctx)?, Directory::Groups)
             .await?;
@@ -126,7 +126,7 @@ impl DirectoryQuery {
             desc = "End before this edge `cursor`, taken from this list with the same arguments."
         )]
         before: Option<String>,
-    ) -> async_graphql::Result<Connection<String, Skill, TotalCount>> {
+    ) -> async_graphql::Result<Connection<relay::Cursor, Skill, TotalCount>> {
         let skills = services(ctx)
             .directory_list(caller(ctx)?, Directory::Skills)
             .await?;
@@ -170,7 +170,7 @@ impl DirectoryQuery {
             desc = "End before this edge `cursor`, taken from this list with the same arguments."
         )]
         before: Option<String>,
-    ) -> async_graphql::Result<Connection<String, TelephonyResource, TotalCount>> {
+    ) -> async_graphql::Result<Connection<relay::Cursor, TelephonyResource, TotalCount>> {
         let resources = services(ctx)
             .telephony_resources(caller(ctx)?, kind.map(Into::into))
             .await?;

@@ -60,7 +60,7 @@ impl IntegrationQuery {
             desc = "End before this edge `cursor`, taken from this list with the same arguments."
         )]
         before: Option<String>,
-    ) -> async_graphql::Result<Connection<String, Integration, TotalCount>> {
+    ) -> async_graphql::Result<Connection<relay::Cursor, Integration, TotalCount>> {
         let caller = catalog_reader(ctx)?;
         let services = services(ctx);
         let filter = IntegrationFilter {

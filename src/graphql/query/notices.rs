@@ -97,7 +97,7 @@ impl NoticeQuery {
         #[graphql(desc = "How many notices, 1 to the maximum page size; 20 when omitted.")]
         first: Option<i32>,
         #[graphql(desc = "Start after this edge `cursor`.")] after: Option<String>,
-    ) -> async_graphql::Result<Connection<String, PlatformNotice, TotalCount>> {
+    ) -> async_graphql::Result<Connection<relay::Cursor, PlatformNotice, TotalCount>> {
         let scope = CursorScope {
             list: "notices",
             ordering: "CREATED_AT_DESC".into(),

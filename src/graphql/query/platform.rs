@@ -70,7 +70,7 @@ impl PlatformQuery {
             desc = "End before this edge `cursor`, taken from this list with the same arguments."
         )]
         before: Option<String>,
-    ) -> async_graphql::Result<Connection<String, ManagedAccount, TotalCount>> {
+    ) -> async_graphql::Result<Connection<relay::Cursor, ManagedAccount, TotalCount>> {
         let operator: Operator = platform::operator(principal(ctx))?.clone();
         let caller = PlatformCaller::Operator(&operator);
         let services = services(ctx).clone();
@@ -125,7 +125,7 @@ impl PlatformQuery {
             desc = "Start after this edge `cursor`, taken from this list with the same arguments."
         )]
         after: Option<String>,
-    ) -> async_graphql::Result<Connection<String, OutboxMessage, TotalCount>> {
+    ) -> async_graphql::Result<Connection<relay::Cursor, OutboxMessage, TotalCount>> {
         let operator = platform::operator(principal(ctx))?.clone();
         let services = services(ctx).clone();
         let filter = OutboxFilter {

@@ -36,7 +36,7 @@ impl UserSyncQuery {
             desc = "Start after this edge `cursor`, taken from this list with the same arguments."
         )]
         after: Option<String>,
-    ) -> async_graphql::Result<Connection<String, SyncRun, TotalCount>> {
+    ) -> async_graphql::Result<Connection<relay::Cursor, SyncRun, TotalCount>> {
         let source: SyncSourceId = decode_typed(&source_id, SYNC_SOURCE)?;
         let caller = caller(ctx)?.clone();
         let scope = CursorScope {

@@ -132,7 +132,7 @@ impl UserQuery {
             desc = "End before this edge `cursor`, taken from this list with the same arguments."
         )]
         before: Option<String>,
-    ) -> async_graphql::Result<Connection<String, User, TotalCount>> {
+    ) -> async_graphql::Result<Connection<relay::Cursor, User, TotalCount>> {
         let caller = caller(ctx)?.clone();
         let services = services(ctx).clone();
         let order_by = order_by.unwrap_or_default();
@@ -198,7 +198,7 @@ impl UserQuery {
         Ok(relay::connection(
             &scope,
             window,
-            users.into_iter().map(User).collect(),
+            users.into_iter().map(User::from).collect(),
             total,
         ))
     }
@@ -227,7 +227,7 @@ impl UserQuery {
             desc = "End before this edge `cursor`, taken from this list with the same arguments."
         )]
         before: Option<String>,
-    ) -> async_graphql::Result<Connection<String, UserView, TotalCount>> {
+    ) -> async_graphql::Result<Connection<relay::Cursor, UserView, TotalCount>> {
         let caller = caller(ctx)?;
         let views = services(ctx).user_views(caller).await?;
         let scope = CursorScope {
@@ -264,6 +264,8 @@ impl UserQuery {
         #[graphql(desc = "The user's global id. Any other id is NOT_FOUND.")] id: ID,
     ) -> async_graphql::Result<Option<User>> {
         let id = relay::decode_typed(&id, USER)?;
-        Ok(Some(User(services(ctx).user(caller(ctx)?, id).await?)))
+        Ok(Some(User::from(
+            services(ctx).user(caller(ctx)?, id).await?,
+        )))
     }
 }

@@ -108,7 +108,7 @@ impl BulkUserJob {
             desc = "Start after this edge `cursor`, taken from this list with the same arguments."
         )]
         after: Option<String>,
-    ) -> async_graphql::Result<Connection<String, BulkUserRow, TotalCount>> {
+    ) -> async_graphql::Result<Connection<relay::Cursor, BulkUserRow, TotalCount>> {
         let caller = caller(ctx)?.clone();
         let status = status.map(Into::into);
         let id = self.0.id;

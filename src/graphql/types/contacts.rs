@@ -31,7 +31,7 @@ impl ContactTopic {
     }
     /// The topic's contacts, oldest first.
     async fn contacts(&self) -> Vec<User> {
-        self.0.contacts.iter().cloned().map(User).collect()
+        self.0.contacts.iter().cloned().map(User::from).collect()
     }
 }
 
@@ -64,7 +64,7 @@ pub struct ContactToReplace(pub topics::ContactToReplace);
 impl ContactToReplace {
     /// The contact.
     async fn user(&self) -> User {
-        User(self.0.user.clone())
+        User::from(self.0.user.clone())
     }
     /// Why they cannot be reached.
     async fn problem(&self) -> ContactProblem {

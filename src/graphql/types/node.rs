@@ -43,7 +43,7 @@ pub async fn resolve(ctx: &Context<'_>, id: &ID) -> AppResult<Node> {
     let services = services(ctx);
     let (type_name, key) = decode_id(id)?;
     Ok(match type_name.as_str() {
-        USER => Node::User(User(services.user(caller, parse(&key)?).await?)),
+        USER => Node::User(User::from(services.user(caller, parse(&key)?).await?)),
         CONNECTION_REQUEST => Node::ConnectionRequest(ConnectionRequest(
             services.connection_request(caller, parse(&key)?).await?,
         )),

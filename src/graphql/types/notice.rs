@@ -74,7 +74,7 @@ async fn text_for_viewer(
 ) -> async_graphql::Result<notices_service::NoticeText> {
     // Through the request's loader: one look-up of the viewer for every notice and field.
     let viewer = loaders(ctx)?.users.load_one(caller(ctx)?.user_id).await?;
-    let language = viewer.and_then(|v| v.preferred_language);
+    let language = viewer.and_then(|v| v.preferred_language.clone());
     Ok(services(ctx).notice_text_for(notice, language.as_deref()))
 }
 
@@ -233,7 +233,7 @@ impl PlatformNotice {
         #[graphql(desc = "How many recipients, 1 to the maximum page size; 20 when omitted.")]
         first: Option<i32>,
         #[graphql(desc = "Start after this edge `cursor`.")] after: Option<String>,
-    ) -> async_graphql::Result<Connection<String, NoticeRecipient, TotalCount>> {
+    ) -> async_graphql::Result<Connection<relay::Cursor, NoticeRecipient, TotalCount>> {
         let id = self.notice.id;
         let scope = CursorScope {
             list: "noticeRecipients",
@@ -401,7 +401,7 @@ impl NoticeAudience {
         #[graphql(desc = "How many people, 1 to the maximum page size; 20 when omitted.")]
         first: Option<i32>,
         #[graphql(desc = "Start after this edge `cursor`.")] after: Option<String>,
-    ) -> async_graphql::Result<Connection<String, AudienceMember, TotalCount>> {
+    ) -> async_graphql::Result<Connection<relay::Cursor, AudienceMember, TotalCount>> {
         let services = services(ctx).clone();
         let operator = self.operator.clone();
         let audience = self.audience.clone();

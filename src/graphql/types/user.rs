@@ -1,3 +1,5 @@
+use std::sync::Arc;
+
 use async_graphql::{Context, ID, Object};
 use chrono::{DateTime, Utc};
 
@@ -13,9 +15,16 @@ use crate::graphql::errors::guarded;
 use crate::graphql::relay::encode_id;
 use crate::store::entities::user;
 
-/// A person of the account: a login user or a non-login contact.
+/// A person of the account: a login user or a non-login contact. The row is shared, so that the
+/// same user listed in many places (the contacts of many integrations, say) is not copied.
 #[derive(Clone)]
-pub struct User(pub user::Model);
+pub struct User(pub Arc<user::Model>);
+
+impl From<user::Model> for User {
+    fn from(model: user::Model) -> Self {
+        Self(Arc::new(model))
+    }
+}
 
 pub const USER: &str = "User";
 

@@ -159,7 +159,7 @@ impl SyncRun {
             desc = "Start after this edge `cursor`, taken from this list with the same arguments."
         )]
         after: Option<String>,
-    ) -> async_graphql::Result<Connection<String, SyncRunItem, TotalCount>> {
+    ) -> async_graphql::Result<Connection<relay::Cursor, SyncRunItem, TotalCount>> {
         let caller = caller(ctx)?.clone();
         let action = action.map(Into::into);
         let id = self.0.id;

@@ -14,7 +14,7 @@ pub struct Viewer(pub AccountUser);
 impl Viewer {
     /// The caller's own user record.
     async fn user(&self, ctx: &Context<'_>) -> async_graphql::Result<User> {
-        Ok(User(services(ctx).viewer(&self.0).await?))
+        Ok(User::from(services(ctx).viewer(&self.0).await?))
     }
     /// The caller's account.
     async fn account(&self, ctx: &Context<'_>) -> async_graphql::Result<Account> {
