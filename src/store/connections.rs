@@ -25,34 +25,23 @@ pub async fn by_integration(
         .collect())
 }
 
-/// A connection read by column position (see [`super::ByPosition`]): listing the catalog reads
-/// every connection of the account, on every request that shows a status.
-struct ConnectionRecord(connection::Model);
-
-impl sea_orm::FromQueryResult for ConnectionRecord {
-    fn from_query_result(row: &sea_orm::QueryResult, pre: &str) -> Result<Self, DbErr> {
-        use connection::Column as C;
-        debug_assert!(
-            pre.is_empty(),
-            "a connection is read from an unprefixed row"
-        );
-        let at = super::ByPosition(row);
-        let model = connection::Model {
-            id: at.get(C::Id as usize)?,
-            account_id: at.get(C::AccountId as usize)?,
-            integration_key: at.get(C::IntegrationKey as usize)?,
-            status: at.get(C::Status as usize)?,
-            settings: at.get(C::Settings as usize)?,
-            secrets: at.optional(C::Secrets as usize)?,
-            connected_by_user_id: at.optional(C::ConnectedByUserId as usize)?,
-            connected_by_label: at.optional(C::ConnectedByLabel as usize)?,
-            connected_at: at.optional(C::ConnectedAt as usize)?,
-            connected_by_request_id: at.optional(C::ConnectedByRequestId as usize)?,
-            connected_by_verified: at.get(C::ConnectedByVerified as usize)?,
-            created_at: at.get(C::CreatedAt as usize)?,
-            updated_at: at.get(C::UpdatedAt as usize)?,
-        };
-        at.checked(model).map(Self)
+super::read_by_position! {
+    /// A connection read by column position (see [`super::ByPosition`]): listing the catalog
+    /// reads every connection of the account, on every request that shows a status.
+    struct ConnectionRecord(connection) {
+        id: get(Id),
+        account_id: get(AccountId),
+        integration_key: get(IntegrationKey),
+        status: get(Status),
+        settings: get(Settings),
+        secrets: optional(Secrets),
+        connected_by_user_id: optional(ConnectedByUserId),
+        connected_by_label: optional(ConnectedByLabel),
+        connected_at: optional(ConnectedAt),
+        connected_by_request_id: optional(ConnectedByRequestId),
+        connected_by_verified: get(ConnectedByVerified),
+        created_at: get(CreatedAt),
+        updated_at: get(UpdatedAt),
     }
 }
 

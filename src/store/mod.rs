@@ -364,6 +364,32 @@ impl FixedStatement {
     }
 }
 
+/// Declares a reader of an entity's rows by column position ([`ByPosition`]): each field of the
+/// model is read with `get` or, for an optional column, `optional`, from its column's position.
+macro_rules! read_by_position {
+    ($(#[$doc:meta])* $vis:vis struct $name:ident($entity:ident) {
+        $($field:ident: $read:ident($column:ident)),* $(,)?
+    }) => {
+        $(#[$doc])*
+        $vis struct $name(pub $entity::Model);
+
+        impl sea_orm::FromQueryResult for $name {
+            fn from_query_result(
+                row: &sea_orm::QueryResult,
+                pre: &str,
+            ) -> Result<Self, sea_orm::DbErr> {
+                debug_assert!(pre.is_empty(), "a record is read from an unprefixed row");
+                let at = $crate::store::ByPosition(row);
+                let model = $entity::Model {
+                    $($field: at.$read($entity::Column::$column as usize)?),*
+                };
+                at.checked(model).map(Self)
+            }
+        }
+    };
+}
+pub(crate) use read_by_position;
+
 /// A row's columns read by position. SeaORM's derived models read each column by name (a hash
 /// look-up) and turn each NULL of an optional column into a formatted error before answering
 /// `None`; for wide rows such as users, that was 15 % of listing contacts under load. A reader

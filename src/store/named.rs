@@ -210,24 +210,16 @@ pub async fn groups_by_users(
     Ok(result)
 }
 
-/// A group read by column position (see [`super::ByPosition`]): a page of users reads one or two
-/// per user.
-struct GroupRecord(group::Model);
-
-impl sea_orm::FromQueryResult for GroupRecord {
-    fn from_query_result(row: &sea_orm::QueryResult, pre: &str) -> Result<Self, DbErr> {
-        use group::Column as C;
-        debug_assert!(pre.is_empty(), "a group is read from an unprefixed row");
-        let at = super::ByPosition(row);
-        let model = group::Model {
-            id: at.get(C::Id as usize)?,
-            account_id: at.get(C::AccountId as usize)?,
-            name: at.get(C::Name as usize)?,
-            name_key: at.get(C::NameKey as usize)?,
-            description: at.optional(C::Description as usize)?,
-            created_at: at.get(C::CreatedAt as usize)?,
-            updated_at: at.get(C::UpdatedAt as usize)?,
-        };
-        at.checked(model).map(Self)
+super::read_by_position! {
+    /// A group read by column position (see [`super::ByPosition`]): a page of users reads one or
+    /// two per user.
+    struct GroupRecord(group) {
+        id: get(Id),
+        account_id: get(AccountId),
+        name: get(Name),
+        name_key: get(NameKey),
+        description: optional(Description),
+        created_at: get(CreatedAt),
+        updated_at: get(UpdatedAt),
     }
 }

@@ -285,26 +285,18 @@ pub async fn roles_by_users(
     Ok(result)
 }
 
-/// A role read by column position (see [`super::ByPosition`]): a page of users reads one or two
-/// per user.
-struct RoleRecord(role::Model);
-
-impl sea_orm::FromQueryResult for RoleRecord {
-    fn from_query_result(row: &sea_orm::QueryResult, pre: &str) -> Result<Self, DbErr> {
-        use role::Column as C;
-        debug_assert!(pre.is_empty(), "a role is read from an unprefixed row");
-        let at = super::ByPosition(row);
-        let model = role::Model {
-            id: at.get(C::Id as usize)?,
-            account_id: at.get(C::AccountId as usize)?,
-            name: at.get(C::Name as usize)?,
-            name_key: at.get(C::NameKey as usize)?,
-            description: at.optional(C::Description as usize)?,
-            is_account_admin: at.get(C::IsAccountAdmin as usize)?,
-            created_at: at.get(C::CreatedAt as usize)?,
-            updated_at: at.get(C::UpdatedAt as usize)?,
-        };
-        at.checked(model).map(Self)
+super::read_by_position! {
+    /// A role read by column position (see [`super::ByPosition`]): a page of users reads one or
+    /// two per user.
+    struct RoleRecord(role) {
+        id: get(Id),
+        account_id: get(AccountId),
+        name: get(Name),
+        name_key: get(NameKey),
+        description: optional(Description),
+        is_account_admin: get(IsAccountAdmin),
+        created_at: get(CreatedAt),
+        updated_at: get(UpdatedAt),
     }
 }
 

@@ -10,7 +10,7 @@ use sea_orm::{
 };
 
 use super::entities::{external_identity, group_member, user};
-use super::{ByPosition, Conn, FixedStatement};
+use super::{Conn, FixedStatement};
 use crate::domain::ids::{AccountId, GroupId, UserId};
 use crate::domain::user::{UserKind, UserStatus, UserType};
 
@@ -81,46 +81,35 @@ pub async fn find_by_username(
         .await
 }
 
-/// A user read by column position (see [`ByPosition`]): lists of users (pages, contacts, the
-/// loaders' batches) read many wide rows with mostly empty optional columns.
-pub struct UserRecord(pub user::Model);
-
-impl sea_orm::FromQueryResult for UserRecord {
-    fn from_query_result(row: &sea_orm::QueryResult, pre: &str) -> Result<Self, DbErr> {
-        use user::Column as C;
-        debug_assert!(
-            pre.is_empty(),
-            "a user record is read from an unprefixed row"
-        );
-        let at = ByPosition(row);
-        let model = user::Model {
-            id: at.get(C::Id as usize)?,
-            account_id: at.get(C::AccountId as usize)?,
-            kind: at.get(C::Kind as usize)?,
-            status: at.get(C::Status as usize)?,
-            username: at.optional(C::Username as usize)?,
-            username_key: at.optional(C::UsernameKey as usize)?,
-            display_name: at.optional(C::DisplayName as usize)?,
-            first_name: at.optional(C::FirstName as usize)?,
-            last_name: at.optional(C::LastName as usize)?,
-            email: at.optional(C::Email as usize)?,
-            email_key: at.optional(C::EmailKey as usize)?,
-            phone: at.optional(C::Phone as usize)?,
-            preferred_language: at.optional(C::PreferredLanguage as usize)?,
-            user_type: at.optional(C::UserType as usize)?,
-            country: at.optional(C::Country as usize)?,
-            telephony_region: at.optional(C::TelephonyRegion as usize)?,
-            licence_type: at.optional(C::LicenceType as usize)?,
-            agent_id: at.optional(C::AgentId as usize)?,
-            email_invalid_at: at.optional(C::EmailInvalidAt as usize)?,
-            title: at.optional(C::Title as usize)?,
-            is_distribution_list: at.get(C::IsDistributionList as usize)?,
-            may_contact_for_interviews: at.get(C::MayContactForInterviews as usize)?,
-            may_contact_for_product_updates: at.get(C::MayContactForProductUpdates as usize)?,
-            created_at: at.get(C::CreatedAt as usize)?,
-            updated_at: at.get(C::UpdatedAt as usize)?,
-        };
-        at.checked(model).map(Self)
+super::read_by_position! {
+    /// A user read by column position (see [`super::ByPosition`]): lists of users (pages,
+    /// contacts, the loaders' batches) read many wide rows with mostly empty optional columns.
+    pub struct UserRecord(user) {
+        id: get(Id),
+        account_id: get(AccountId),
+        kind: get(Kind),
+        status: get(Status),
+        username: optional(Username),
+        username_key: optional(UsernameKey),
+        display_name: optional(DisplayName),
+        first_name: optional(FirstName),
+        last_name: optional(LastName),
+        email: optional(Email),
+        email_key: optional(EmailKey),
+        phone: optional(Phone),
+        preferred_language: optional(PreferredLanguage),
+        user_type: optional(UserType),
+        country: optional(Country),
+        telephony_region: optional(TelephonyRegion),
+        licence_type: optional(LicenceType),
+        agent_id: optional(AgentId),
+        email_invalid_at: optional(EmailInvalidAt),
+        title: optional(Title),
+        is_distribution_list: get(IsDistributionList),
+        may_contact_for_interviews: get(MayContactForInterviews),
+        may_contact_for_product_updates: get(MayContactForProductUpdates),
+        created_at: get(CreatedAt),
+        updated_at: get(UpdatedAt),
     }
 }
 

@@ -4,6 +4,7 @@
 
 use std::time::Duration;
 
+use liaison::store::Db;
 use sea_orm::{ConnectionTrait, Statement};
 use serde_json::json;
 
@@ -31,12 +32,17 @@ async fn settles_at(app: &TestApp, wanted: usize) -> usize {
     in_use(app)
 }
 
-#[tokio::test]
-async fn a_request_runs_its_statements_on_one_connection_until_it_ends() {
+/// A test server whose pool is idle, and the handle of a request to it.
+async fn a_request_on_an_idle_pool() -> (TestApp, Db) {
     let app = TestApp::spawn().await;
     assert_eq!(settles_at(&app, 0).await, 0, "the pool starts idle");
-
     let request = app.db.for_request();
+    (app, request)
+}
+
+#[tokio::test]
+async fn a_request_runs_its_statements_on_one_connection_until_it_ends() {
+    let (app, request) = a_request_on_an_idle_pool().await;
     // A temporary table lives in the session that made it: only the same connection sees it.
     request
         .execute_raw(statement(
@@ -76,9 +82,7 @@ async fn a_request_runs_its_statements_on_one_connection_until_it_ends() {
 
 #[tokio::test]
 async fn a_request_gives_its_connection_back_before_it_writes() {
-    let app = TestApp::spawn().await;
-    assert_eq!(settles_at(&app, 0).await, 0, "the pool starts idle");
-    let request = app.db.for_request();
+    let (app, request) = a_request_on_an_idle_pool().await;
     request
         .query_all_raw(statement(&app, "SELECT 1"))
         .await
