@@ -80,14 +80,10 @@ impl CursorScope {
         let invalid = || {
             AppError::BadInput("the cursor is invalid for this list, ordering or account".into())
         };
-        let text = URL_SAFE_NO_PAD
-            .decode(cursor)
-            .ok()
-            .and_then(|bytes| String::from_utf8(bytes).ok())
-            .ok_or_else(invalid)?;
-        text.strip_prefix(&self.prefix())
-            .and_then(|offset| offset.parse().ok())
-            .ok_or_else(invalid)
+        match Cursor::decode_cursor(cursor) {
+            Ok(cursor) if *cursor.scope == self.prefix() => Ok(cursor.offset),
+            _ => Err(invalid()),
+        }
     }
 }
 
