@@ -5,9 +5,9 @@ use sea_orm::{
     ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, Set,
 };
 
-use super::Conn;
 use super::entities::account::{self, AccountStatus};
 use super::entities::user;
+use super::{Conn, one_of};
 use crate::domain::ids::AccountId;
 use crate::domain::user::{UserKind, UserStatus};
 use chrono::{DateTime, Utc};
@@ -155,7 +155,7 @@ pub async fn seats_used_by(
         .select_only()
         .column(user::Column::AccountId)
         .column_as(Expr::col(user::Column::Id).count(), "seats")
-        .filter(user::Column::AccountId.is_in(ids.iter().copied()))
+        .filter(one_of(conn, user::Column::AccountId, ids.iter().copied()))
         .filter(user::Column::Kind.eq(UserKind::Login))
         .filter(user::Column::Status.eq(UserStatus::Active))
         .group_by(user::Column::AccountId)

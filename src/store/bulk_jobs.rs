@@ -10,9 +10,9 @@ use sea_orm::{
     QueryFilter, QueryOrder, QuerySelect, Select,
 };
 
-use super::Conn;
 use super::entities::{bulk_user_job as job, bulk_user_job_row as row, external_identity, user};
 use super::user_links::{self, Groups, ResourceAccess, Roles, Skills, UserLink};
+use super::{Conn, one_of};
 use crate::domain::bulk::{FirstSeen, JobStatus, RowStatus};
 use crate::domain::ids::{AccountId, BulkUserJobId, UserId};
 
@@ -293,7 +293,7 @@ pub async fn username_holders(
         .column(user::Column::UsernameKey)
         .column(user::Column::Id)
         .filter(user::Column::AccountId.eq(account))
-        .filter(user::Column::UsernameKey.is_in(keys))
+        .filter(one_of(conn, user::Column::UsernameKey, keys))
         .into_tuple::<(String, UserId)>()
         .all(conn)
         .await
@@ -314,7 +314,7 @@ pub async fn agent_id_holders(
         .column(user::Column::AgentId)
         .column(user::Column::Id)
         .filter(user::Column::AccountId.eq(account))
-        .filter(user::Column::AgentId.is_in(ids))
+        .filter(one_of(conn, user::Column::AgentId, ids))
         .into_tuple::<(i64, UserId)>()
         .all(conn)
         .await
@@ -336,7 +336,7 @@ pub async fn linked_externals(
         .column(external_identity::Column::Source)
         .column(external_identity::Column::ExternalId)
         .filter(external_identity::Column::AccountId.eq(account))
-        .filter(external_identity::Column::ExternalId.is_in(ids))
+        .filter(one_of(conn, external_identity::Column::ExternalId, ids))
         .into_tuple::<(String, String)>()
         .all(conn)
         .await?;

@@ -9,8 +9,8 @@ use sea_orm::{
     QueryFilter, QueryOrder, QuerySelect, Select, UpdateMany,
 };
 
-use super::Conn;
 use super::entities::{connection_request, connection_request_item, connection_request_link};
+use super::{Conn, one_of};
 use crate::domain::connection_request::{ItemStatus, RequestStatus};
 use crate::domain::ids::{AccountId, ConnectionRequestId, InviteLinkId, UserId};
 
@@ -152,7 +152,11 @@ pub async fn items(
 ) -> Result<HashMap<ConnectionRequestId, Vec<connection_request_item::Model>>, DbErr> {
     let rows = connection_request_item::Entity::find()
         .filter(connection_request_item::Column::AccountId.eq(account))
-        .filter(connection_request_item::Column::RequestId.is_in(requests.iter().copied()))
+        .filter(one_of(
+            conn,
+            connection_request_item::Column::RequestId,
+            requests.iter().copied(),
+        ))
         .order_by_asc(connection_request_item::Column::Position)
         .all(conn)
         .await?;
@@ -201,7 +205,11 @@ pub async fn link_by_hashes(
     hashes: Vec<String>,
 ) -> Result<Option<(connection_request_link::Model, connection_request::Model)>, DbErr> {
     let Some(link) = connection_request_link::Entity::find()
-        .filter(connection_request_link::Column::TokenHash.is_in(hashes))
+        .filter(one_of(
+            conn,
+            connection_request_link::Column::TokenHash,
+            hashes,
+        ))
         .one(conn)
         .await?
     else {

@@ -9,7 +9,7 @@ use sea_orm::{
 
 use super::entities::{integration_contact, user};
 use super::users::UserRecord;
-use super::{Conn, TIE_OWNER, TieOwner, tied, tied_as};
+use super::{Conn, TIE_OWNER, TieOwner, one_of, tied, tied_as};
 use crate::domain::ids::{AccountId, UserId};
 
 /// Each integration's contacts (users), for the DataLoader: one statement.
@@ -25,7 +25,11 @@ pub async fn by_integrations(
         )
         .column_as(integration_contact::Column::IntegrationKey, TIE_OWNER)
         .filter(integration_contact::Column::AccountId.eq(account))
-        .filter(integration_contact::Column::IntegrationKey.is_in(keys.iter().cloned()))
+        .filter(one_of(
+            conn,
+            integration_contact::Column::IntegrationKey,
+            keys.iter().cloned(),
+        ))
         .order_by_asc(integration_contact::Column::CreatedAt)
         .order_by_asc(integration_contact::Column::UserId);
     let mut result: HashMap<String, Vec<user::Model>> = HashMap::new();
@@ -43,7 +47,11 @@ pub async fn by_users(
 ) -> Result<HashMap<UserId, Vec<String>>, DbErr> {
     let rows = integration_contact::Entity::find()
         .filter(integration_contact::Column::AccountId.eq(account))
-        .filter(integration_contact::Column::UserId.is_in(users.iter().copied()))
+        .filter(one_of(
+            conn,
+            integration_contact::Column::UserId,
+            users.iter().copied(),
+        ))
         .order_by_asc(integration_contact::Column::IntegrationKey)
         .all(conn)
         .await?;

@@ -12,7 +12,7 @@ use sea_orm::{
 use uuid::Uuid;
 
 use super::entities::{group, group_member, skill, user_skill};
-use super::{Conn, LevelledTie, TIE_LEVEL, TIE_OWNER, TieOwner, tied};
+use super::{Conn, LevelledTie, TIE_LEVEL, TIE_OWNER, TieOwner, one_of, tied};
 use crate::domain::ids::{AccountId, GroupId, SkillId, UserId};
 
 /// A group or a skill as the services see it.
@@ -112,7 +112,7 @@ pub async fn existing<E: Named>(
 ) -> Result<Vec<Uuid>, DbErr> {
     Ok(E::find()
         .filter(E::ACCOUNT_ID.eq(account))
-        .filter(E::ID.is_in(ids.iter().copied()))
+        .filter(one_of(conn, E::ID, ids.iter().copied()))
         .all(conn)
         .await?
         .into_iter()
@@ -171,7 +171,11 @@ pub async fn skills_by_users(
         .column_as(user_skill::Column::UserId, TIE_OWNER)
         .column_as(user_skill::Column::Level, TIE_LEVEL)
         .filter(user_skill::Column::AccountId.eq(account))
-        .filter(user_skill::Column::UserId.is_in(users.iter().copied()))
+        .filter(one_of(
+            conn,
+            user_skill::Column::UserId,
+            users.iter().copied(),
+        ))
         .order_by_asc(skill::Column::NameKey)
         .order_by_asc(skill::Column::Id);
     let mut result: HashMap<UserId, Vec<UserSkill>> = HashMap::new();
@@ -197,7 +201,11 @@ pub async fn groups_by_users(
         )
         .column_as(group_member::Column::UserId, TIE_OWNER)
         .filter(group_member::Column::AccountId.eq(account))
-        .filter(group_member::Column::UserId.is_in(users.iter().copied()))
+        .filter(one_of(
+            conn,
+            group_member::Column::UserId,
+            users.iter().copied(),
+        ))
         .order_by_asc(group::Column::NameKey)
         .order_by_asc(group::Column::Id);
     let mut result: HashMap<UserId, Vec<NamedRecord>> = HashMap::new();

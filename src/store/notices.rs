@@ -11,7 +11,6 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use super::Conn;
 use super::entities::account::{self, AccountStatus};
 use super::entities::connection::{self, ConnectionStatus};
 use super::entities::outbox_message::{self, OutboxStatus};
@@ -20,6 +19,7 @@ use super::entities::{
     user, user_role,
 };
 use super::topics::reachable;
+use super::{Conn, one_of};
 use crate::domain::contact::Audience;
 use crate::domain::ids::{AccountId, UserId};
 use crate::domain::user::UserKind;
@@ -162,7 +162,7 @@ pub async fn accounts_by_ids(
     ids: &[AccountId],
 ) -> Result<HashMap<AccountId, account::Model>, DbErr> {
     let accounts = account::Entity::find()
-        .filter(account::Column::Id.is_in(ids.iter().copied()))
+        .filter(one_of(conn, account::Column::Id, ids.iter().copied()))
         .all(conn)
         .await?;
     Ok(accounts.into_iter().map(|a| (a.id, a)).collect())
@@ -286,7 +286,7 @@ pub async fn recipients_page(
         .await?;
     let ids: Vec<Uuid> = recipients.iter().map(|r| r.outbox_message_id).collect();
     let mut messages: HashMap<Uuid, outbox_message::Model> = outbox_message::Entity::find()
-        .filter(outbox_message::Column::Id.is_in(ids))
+        .filter(one_of(conn, outbox_message::Column::Id, ids))
         .all(conn)
         .await?
         .into_iter()

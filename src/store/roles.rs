@@ -10,7 +10,7 @@ use sea_orm::{
 
 use super::entities::account::{self, AccountStatus};
 use super::entities::{role, role_grant, user, user_role};
-use super::{Conn, FixedStatement, TIE_OWNER, TieOwner};
+use super::{Conn, FixedStatement, TIE_OWNER, TieOwner, one_of};
 use crate::domain::ids::{AccountId, RoleId, UserId};
 use crate::domain::permission::{Area, Grants, Level};
 use crate::domain::user::{UserKind, UserStatus};
@@ -51,7 +51,7 @@ pub async fn by_ids(
 ) -> Result<Vec<role::Model>, DbErr> {
     role::Entity::find()
         .filter(role::Column::AccountId.eq(account))
-        .filter(role::Column::Id.is_in(ids.iter().copied()))
+        .filter(one_of(conn, role::Column::Id, ids.iter().copied()))
         .all(conn)
         .await
 }
@@ -138,7 +138,7 @@ pub async fn grants_by_roles(
     }
     let rows = role_grant::Entity::find()
         .filter(role_grant::Column::AccountId.eq(account))
-        .filter(role_grant::Column::RoleId.is_in(plain))
+        .filter(one_of(conn, role_grant::Column::RoleId, plain))
         .all(conn)
         .await?;
     for row in rows {
@@ -275,7 +275,11 @@ pub async fn roles_by_users(
         )
         .column_as(user_role::Column::UserId, TIE_OWNER)
         .filter(user_role::Column::AccountId.eq(account))
-        .filter(user_role::Column::UserId.is_in(users.iter().copied()))
+        .filter(one_of(
+            conn,
+            user_role::Column::UserId,
+            users.iter().copied(),
+        ))
         .order_by_asc(role::Column::NameKey)
         .order_by_asc(role::Column::Id);
     let mut result: HashMap<UserId, Vec<role::Model>> = HashMap::new();

@@ -11,11 +11,11 @@ use sea_orm::{
     QueryFilter, QueryOrder, QuerySelect, Set,
 };
 
-use super::Conn;
 use super::entities::{
     external_identity as link, sync_run as run, sync_run_item as item, sync_source as source,
     sync_upstream_user as staged, user,
 };
+use super::{Conn, one_of};
 use crate::domain::ids::{AccountId, SyncRunId, SyncSourceId, UserId};
 use crate::domain::sync::ItemAction;
 use crate::domain::user::UserKind;
@@ -212,7 +212,7 @@ pub async fn links_by_external_ids(
     let found = link::Entity::find()
         .filter(link::Column::AccountId.eq(account))
         .filter(link::Column::Source.eq(source_key))
-        .filter(link::Column::ExternalId.is_in(ids))
+        .filter(one_of(conn, link::Column::ExternalId, ids))
         .all(conn)
         .await?;
     Ok(found
@@ -238,7 +238,7 @@ pub async fn claimed_users(
         .column(link::Column::UserId)
         .filter(link::Column::AccountId.eq(account))
         .filter(link::Column::Source.eq(source_key))
-        .filter(link::Column::UserId.is_in(users.clone()))
+        .filter(one_of(conn, link::Column::UserId, users.clone()))
         .into_tuple()
         .all(conn)
         .await?;
@@ -247,7 +247,7 @@ pub async fn claimed_users(
         .column(item::Column::UserId)
         .filter(item::Column::RunId.eq(run))
         .filter(item::Column::Action.eq(ItemAction::Link))
-        .filter(item::Column::UserId.is_in(users))
+        .filter(one_of(conn, item::Column::UserId, users))
         .into_tuple()
         .all(conn)
         .await?;
@@ -268,7 +268,7 @@ pub async fn login_users_by_key(
     user::Entity::find()
         .filter(user::Column::AccountId.eq(account))
         .filter(user::Column::Kind.eq(UserKind::Login))
-        .filter(column.is_in(keys))
+        .filter(one_of(conn, column, keys))
         .all(conn)
         .await
 }
@@ -465,7 +465,7 @@ pub async fn missing_since_by_users(
         .column(link::Column::UserId)
         .column(link::Column::MissingSince)
         .filter(link::Column::AccountId.eq(account))
-        .filter(link::Column::UserId.is_in(users.iter().copied()))
+        .filter(one_of(conn, link::Column::UserId, users.iter().copied()))
         .filter(link::Column::MissingSince.is_not_null())
         .into_tuple()
         .all(conn)

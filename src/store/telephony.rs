@@ -10,7 +10,7 @@ use sea_orm::{
 };
 
 use super::entities::{telephony_resource as resource, user_resource_access as access};
-use super::{Conn, LevelledTie, TIE_LEVEL, TIE_OWNER, tied};
+use super::{Conn, LevelledTie, TIE_LEVEL, TIE_OWNER, one_of, tied};
 use crate::domain::ids::{AccountId, TelephonyResourceId, UserId};
 use crate::domain::telephony::{AccessLevel, ResourceKind};
 
@@ -58,7 +58,7 @@ pub async fn count_existing(
 ) -> Result<usize, DbErr> {
     Ok(resource::Entity::find()
         .filter(resource::Column::AccountId.eq(account))
-        .filter(resource::Column::Id.is_in(ids.iter().copied()))
+        .filter(one_of(conn, resource::Column::Id, ids.iter().copied()))
         .all(conn)
         .await?
         .len())
@@ -109,7 +109,7 @@ pub async fn access_by_users(
         .column_as(access::Column::UserId, TIE_OWNER)
         .column_as(access::Column::Level, TIE_LEVEL)
         .filter(access::Column::AccountId.eq(account))
-        .filter(access::Column::UserId.is_in(users.iter().copied()))
+        .filter(one_of(conn, access::Column::UserId, users.iter().copied()))
         .order_by_asc(resource::Column::Kind)
         .order_by_asc(resource::Column::NameKey)
         .order_by_asc(resource::Column::Id);

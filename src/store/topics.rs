@@ -10,7 +10,7 @@ use sea_orm::{
 };
 
 use super::entities::{account, consent_change, topic_contact, user};
-use super::{Conn, TIE_OWNER, TieOwner, tied};
+use super::{Conn, TIE_OWNER, TieOwner, one_of, tied};
 use crate::domain::contact::Topic;
 use crate::domain::ids::{AccountId, UserId};
 use crate::domain::user::UserStatus;
@@ -52,7 +52,11 @@ pub async fn by_users(
 ) -> Result<HashMap<UserId, Vec<Topic>>, DbErr> {
     let rows = topic_contact::Entity::find()
         .filter(topic_contact::Column::AccountId.eq(account))
-        .filter(topic_contact::Column::UserId.is_in(users.iter().copied()))
+        .filter(one_of(
+            conn,
+            topic_contact::Column::UserId,
+            users.iter().copied(),
+        ))
         .all(conn)
         .await?;
     let mut result: HashMap<UserId, Vec<Topic>> = HashMap::new();
@@ -102,7 +106,11 @@ pub async fn satisfied(
         .column(topic_contact::Column::AccountId)
         .column(topic_contact::Column::Topic)
         .inner_join(user::Entity)
-        .filter(topic_contact::Column::AccountId.is_in(accounts.iter().copied()))
+        .filter(one_of(
+            conn,
+            topic_contact::Column::AccountId,
+            accounts.iter().copied(),
+        ))
         .filter(reachable())
         .distinct()
         .into_tuple()
@@ -159,7 +167,11 @@ pub async fn consent_history(
 ) -> Result<HashMap<UserId, Vec<consent_change::Model>>, DbErr> {
     let rows = consent_change::Entity::find()
         .filter(consent_change::Column::AccountId.eq(account))
-        .filter(consent_change::Column::UserId.is_in(users.iter().copied()))
+        .filter(one_of(
+            conn,
+            consent_change::Column::UserId,
+            users.iter().copied(),
+        ))
         .order_by_desc(consent_change::Column::ChangedAt)
         .order_by_desc(consent_change::Column::Id)
         .all(conn)

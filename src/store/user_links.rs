@@ -4,8 +4,8 @@
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, Query};
 use sea_orm::{ColumnTrait, DbErr, EntityTrait, QueryFilter, Set};
 
-use super::Conn;
 use super::entities::{group_member, user, user_resource_access, user_role, user_skill};
+use super::{Conn, one_of};
 use crate::domain::ids::{AccountId, GroupId, RoleId, SkillId, TelephonyResourceId, UserId};
 use crate::domain::telephony::AccessLevel;
 
@@ -99,7 +99,7 @@ pub async fn remove_all<L: UserLink>(
     for batch in users.chunks(USERS_PER_COPY) {
         L::delete_many()
             .filter(L::ACCOUNT_ID.eq(account))
-            .filter(L::USER_ID.is_in(batch.iter().copied()))
+            .filter(one_of(conn, L::USER_ID, batch.iter().copied()))
             .exec(conn)
             .await?;
     }

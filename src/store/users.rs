@@ -10,7 +10,7 @@ use sea_orm::{
 };
 
 use super::entities::{external_identity, group_member, user};
-use super::{Conn, FixedStatement};
+use super::{Conn, FixedStatement, one_of};
 use crate::domain::ids::{AccountId, GroupId, UserId};
 use crate::domain::user::{UserKind, UserStatus, UserType};
 
@@ -121,7 +121,7 @@ pub async fn by_ids(
 ) -> Result<HashMap<UserId, user::Model>, DbErr> {
     let users = user::Entity::find()
         .filter(user::Column::AccountId.eq(account))
-        .filter(user::Column::Id.is_in(ids.iter().copied()))
+        .filter(one_of(conn, user::Column::Id, ids.iter().copied()))
         .into_model::<UserRecord>()
         .all(conn)
         .await?;
