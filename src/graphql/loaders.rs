@@ -19,7 +19,7 @@ use async_graphql::{
 
 use crate::domain::contact::Topic;
 use crate::domain::ids::{AccountId, ConnectionRequestId, RoleId, UserId};
-use crate::domain::permission::Grants;
+use crate::domain::permission::{Area, Grants, Level};
 use crate::error::AppError;
 use crate::store;
 use crate::store::entities::{consent_change, role, user};
@@ -160,17 +160,17 @@ fn items_select(ctx: &Context<'_>, field: &str) -> bool {
             .exists()
 }
 
+/// Whether the caller may read `area`: a relation it may not read is not loaded.
+fn may_read(ctx: &Context<'_>, area: Area) -> bool {
+    super::context::caller(ctx).is_ok_and(|caller| caller.can(area, Level::Read))
+}
+
 /// Loads, in one statement each, the relations the users of a connection will ask for.
 pub async fn prime_user_relations(ctx: &Context<'_>, users: &[UserId]) -> Result<(), LoadError> {
     let Some(loaders) = ctx.data_opt::<Loaders>() else {
         return Ok(());
     };
-    let may_read_roles = super::context::caller(ctx).is_ok_and(|caller| {
-        caller.can(
-            crate::domain::permission::Area::Roles,
-            crate::domain::permission::Level::Read,
-        )
-    });
+    let may_read_roles = may_read(ctx, Area::Roles);
     let roles = async {
         if may_read_roles && items_select(ctx, "roles") {
             loaders
@@ -208,6 +208,21 @@ pub async fn prime_user_relations(ctx: &Context<'_>, users: &[UserId]) -> Result
         Ok::<_, LoadError>(())
     };
     tokio::try_join!(roles, groups, skills, resources)?;
+    Ok(())
+}
+
+/// Loads, in one statement, the contacts of a page of integrations, when the page selects them
+/// and the caller may read them.
+pub async fn prime_integration_contacts(
+    ctx: &Context<'_>,
+    keys: impl IntoIterator<Item = String>,
+) -> Result<(), LoadError> {
+    let Some(loaders) = ctx.data_opt::<Loaders>() else {
+        return Ok(());
+    };
+    if may_read(ctx, Area::IntegrationContacts) && items_select(ctx, "contacts") {
+        loaders.contacts_of_integration.load_many(keys).await?;
+    }
     Ok(())
 }
 

@@ -5,6 +5,7 @@ use crate::auth::principal::{AccountUser, Principal};
 use crate::domain::permission::{Area, Level};
 use crate::error::AppError;
 use crate::graphql::context::{max_page, principal, services};
+use crate::graphql::loaders::prime_integration_contacts;
 use crate::graphql::relay::{self, CursorScope, PageArgs, TotalCount};
 use crate::graphql::types::enums::IntegrationCategory;
 use crate::graphql::types::integration::Integration;
@@ -89,7 +90,10 @@ impl IntegrationQuery {
             last,
             before,
         };
-        Ok(relay::connection_from_vec(&args, &scope, max_page(ctx), items).await?)
+        let page = relay::connection_from_vec(&args, &scope, max_page(ctx), items).await?;
+        prime_integration_contacts(ctx, page.edges.iter().map(|e| e.node.entry.key.clone()))
+            .await?;
+        Ok(page)
     }
 
     /// One catalog entry by key, e.g. `intercom`.
