@@ -239,7 +239,7 @@ pub async fn first_positions<E, K>(
 ) -> Result<std::collections::HashMap<K, i32>, DbErr>
 where
     E: sea_orm::EntityTrait,
-    K: Into<sea_orm::Value> + sea_orm::TryGetable + Eq + std::hash::Hash,
+    K: Key + sea_orm::TryGetable + Eq + std::hash::Hash,
 {
     use sea_orm::{ColumnTrait, QueryFilter, QuerySelect};
     if keys.is_empty() {
@@ -249,7 +249,7 @@ where
         .select_only()
         .column(column)
         .column_as(position.min(), "first")
-        .filter(column.is_in(keys))
+        .filter(one_of(conn, column, keys))
         .group_by(column)
         .into_tuple::<(K, i32)>()
         .all(conn)

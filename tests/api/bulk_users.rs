@@ -596,3 +596,47 @@ async fn a_username_or_agent_id_another_writer_takes_during_a_chunk_costs_only_t
         json!({ "total": 3, "processed": 3, "created": 2, "failed": 1, "skipped": 0 })
     );
 }
+
+#[tokio::test]
+async fn a_username_or_agent_id_an_earlier_row_of_the_job_gives_fails_the_later_row() {
+    // Arrange: "Ada" gives agent ID 2001; "ada" repeats the username in another letter case,
+    // "bob" repeats the agent ID; "cy" repeats neither.
+    let app = TestApp::spawn().await;
+    let acme = app.create_account("acme").await;
+    let token = acme.admin_token.as_str();
+    let template = agent_template(&app, &acme).await;
+    let input = json!({
+        "templateUserId": template,
+        "generateAgentIds": { "startingId": 3000 },
+        "rows": [
+            agent("Ada", Some("+41445550201"), Some(2001)),
+            agent("ada", Some("+41445550202"), None),
+            agent("bob", Some("+41445550203"), Some(2001)),
+            agent("cy", Some("+41445550204"), None),
+        ],
+    });
+
+    // Act: the job reads the earlier rows of its batch from the database.
+    let (_, finished) = run(&app, token, input).await;
+
+    // Assert
+    assert_eq!(
+        verdicts(&finished["rows"]["nodes"]),
+        vec![
+            ("CREATED".to_owned(), Some(2001), vec![]),
+            (
+                "FAILED".to_owned(),
+                None,
+                vec!["USERNAME_EXISTS".to_owned()]
+            ),
+            (
+                "FAILED".to_owned(),
+                None,
+                vec!["AGENT_ID_DUPLICATE_IN_BATCH".to_owned()]
+            ),
+            ("CREATED".to_owned(), Some(3000), vec![]),
+        ],
+        "{finished}"
+    );
+    assert_eq!(finished["status"], "COMPLETED_WITH_ERRORS", "{finished}");
+}
