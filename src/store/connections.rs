@@ -36,7 +36,7 @@ super::read_by_position! {
         settings: get(Settings),
         secrets: optional(Secrets),
         connected_by_user_id: optional(ConnectedByUserId),
-        connected_by_label: optional(ConnectedByLabel),
+        connected_by_label: text(ConnectedByLabel),
         connected_at: optional(ConnectedAt),
         connected_by_request_id: optional(ConnectedByRequestId),
         connected_by_verified: get(ConnectedByVerified),

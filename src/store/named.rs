@@ -226,7 +226,7 @@ super::read_by_position! {
         account_id: get(AccountId),
         name: get(Name),
         name_key: get(NameKey),
-        description: optional(Description),
+        description: text(Description),
         created_at: get(CreatedAt),
         updated_at: get(UpdatedAt),
     }
