@@ -417,10 +417,16 @@ const MS_PER_TICK: f64 = 10.0;
 /// Busy CPU time of the whole machine so far, every core, in milliseconds: the server, PostgreSQL
 /// and the load generator together.
 fn machine_cpu_ms() -> f64 {
+    cpu_ticks("cpu ").0 * MS_PER_TICK
+}
+
+/// Busy and total ticks of one `/proc/stat` line (`"cpu "` for the machine, `"cpu0 "` for a
+/// core).
+fn cpu_ticks(line: &str) -> (f64, f64) {
     let stat = std::fs::read_to_string("/proc/stat").unwrap_or_default();
     let ticks: Vec<f64> = stat
         .lines()
-        .next()
+        .find(|l| l.starts_with(line))
         .unwrap_or_default()
         .split_whitespace()
         .skip(1)
@@ -429,7 +435,26 @@ fn machine_cpu_ms() -> f64 {
         .collect();
     // user nice system idle iowait irq softirq steal: all but idle and iowait are work.
     let idle = ticks.get(3).unwrap_or(&0.0) + ticks.get(4).unwrap_or(&0.0);
-    (ticks.iter().sum::<f64>() - idle) * MS_PER_TICK
+    let total = ticks.iter().sum::<f64>();
+    (total - idle, total)
+}
+
+/// Busy and total ticks of cores 0 and 1: how busy each was during a run tells whether the
+/// server's core or the whole machine was the limit.
+fn core_ticks() -> [(f64, f64); 2] {
+    [cpu_ticks("cpu0 "), cpu_ticks("cpu1 ")]
+}
+
+/// Per core, the share of the time between two [`core_ticks`] it was busy, in per cent.
+fn cores_busy(before: [(f64, f64); 2], after: [(f64, f64); 2]) -> [f64; 2] {
+    [0, 1].map(|i| {
+        let total = after[i].1 - before[i].1;
+        if total > 0.0 {
+            100.0 * (after[i].0 - before[i].0) / total
+        } else {
+            0.0
+        }
+    })
 }
 
 /// What one load run measured.
@@ -445,6 +470,8 @@ struct LoadResult {
     /// and wrk together).
     server_cpu_ms: f64,
     machine_cpu_ms: f64,
+    /// How busy core 0 (the server's) and core 1 (wrk's) were, in per cent.
+    cores_busy: [f64; 2],
 }
 
 /// What pgbench measured for one operation's floor.
@@ -463,7 +490,8 @@ async fn drive(
     seconds: u64,
 ) -> LoadResult {
     let before = server.statements().await;
-    let (server_before, machine_before) = (server.cpu_ms(), machine_cpu_ms());
+    let (server_before, machine_before, cores_before) =
+        (server.cpu_ms(), machine_cpu_ms(), core_ticks());
     let output = Command::new("taskset")
         .args(["-c", "1", "wrk", "-t1"])
         .arg(format!("-c{concurrency}"))
@@ -473,7 +501,8 @@ async fn drive(
         .arg(format!("{}{path}", server.base))
         .output()
         .expect("wrk");
-    let (server_after, machine_after) = (server.cpu_ms(), machine_cpu_ms());
+    let (server_after, machine_after, cores_after) =
+        (server.cpu_ms(), machine_cpu_ms(), core_ticks());
     let after = server.statements().await;
     let stdout = String::from_utf8_lossy(&output.stdout);
     eprint!("{}", String::from_utf8_lossy(&output.stderr));
@@ -492,6 +521,7 @@ async fn drive(
         rss_mib: server.memory_mib("VmRSS:"),
         server_cpu_ms: (server_after - server_before) / requests as f64,
         machine_cpu_ms: (machine_after - machine_before) / requests as f64,
+        cores_busy: cores_busy(cores_before, cores_after),
     }
 }
 
@@ -702,7 +732,7 @@ async fn main() {
                 .floor
                 .then(|| floor(&setup, operation.name, scripts, concurrency));
             eprintln!(
-                "{} c{concurrency}: {:.0} req/s, p50 {:.2} ms, p99 {:.2} ms, {} errors, {:.1} statements/op, CPU ms/op {:.2} server {:.2} machine, floor {:?} tx/s",
+                "{} c{concurrency}: {:.0} req/s, p50 {:.2} ms, p99 {:.2} ms, {} errors, {:.1} statements/op, CPU ms/op {:.2} server {:.2} machine, cores busy {:.0} % {:.0} %, floor {:?} tx/s",
                 operation.name,
                 load.per_second,
                 load.p50_ms,
@@ -711,6 +741,8 @@ async fn main() {
                 load.statements,
                 load.server_cpu_ms,
                 load.machine_cpu_ms,
+                load.cores_busy[0],
+                load.cores_busy[1],
                 floor.as_ref().map(|f| f.per_second.round())
             );
             results.push((concurrency, load, floor));
@@ -736,8 +768,8 @@ async fn main() {
         setup.seconds,
     );
     report.push_str(
-        "| Operation | Concurrency | req/s | p50 ms | p99 ms | Errors | Statements/op | CPU ms/op: server, machine | Floor (pgbench) tx/s | Floor CPU ms/tx | Server / floor | RSS MiB |\n\
-         | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n",
+        "| Operation | Concurrency | req/s | p50 ms | p99 ms | Errors | Statements/op | CPU ms/op: server, machine | Busy %: core 0, core 1 | Floor (pgbench) tx/s | Floor CPU ms/tx | Server / floor | RSS MiB |\n\
+         | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n",
     );
     for (operation, captured_statements, results) in &rows {
         for (concurrency, load, floor) in results {
@@ -751,7 +783,7 @@ async fn main() {
             };
             let _ = writeln!(
                 report,
-                "| {} {} | {concurrency} | {:.0} | {:.2} | {:.2} | {} | {:.1} (captured: {:.1}) | {:.2}, {:.2} | {floor_text} | {floor_cpu} | {ratio} | {:.0} |",
+                "| {} {} | {concurrency} | {:.0} | {:.2} | {:.2} | {} | {:.1} (captured: {:.1}) | {:.2}, {:.2} | {:.0}, {:.0} | {floor_text} | {floor_cpu} | {ratio} | {:.0} |",
                 operation.name,
                 operation.what,
                 load.per_second,
@@ -762,6 +794,8 @@ async fn main() {
                 captured_statements,
                 load.server_cpu_ms,
                 load.machine_cpu_ms,
+                load.cores_busy[0],
+                load.cores_busy[1],
                 load.rss_mib,
             );
         }
