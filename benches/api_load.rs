@@ -414,47 +414,55 @@ fn lua_script(prelude: &str, operation: &Operation) -> String {
 /// The kernel's CPU time counters tick 100 times a second (`USER_HZ`).
 const MS_PER_TICK: f64 = 10.0;
 
-/// Busy CPU time of the whole machine so far, every core, in milliseconds: the server, PostgreSQL
-/// and the load generator together.
-fn machine_cpu_ms() -> f64 {
-    cpu_ticks("cpu ").0 * MS_PER_TICK
+/// The machine's CPU counters at one moment, from one read of `/proc/stat`: busy and total
+/// ticks of the whole machine (the server, PostgreSQL and the load generator together) and of
+/// cores 0 and 1.
+struct CpuTicks {
+    machine: (f64, f64),
+    cores: [(f64, f64); 2],
 }
 
-/// Busy and total ticks of one `/proc/stat` line (`"cpu "` for the machine, `"cpu0 "` for a
-/// core).
-fn cpu_ticks(line: &str) -> (f64, f64) {
-    let stat = std::fs::read_to_string("/proc/stat").unwrap_or_default();
-    let ticks: Vec<f64> = stat
-        .lines()
-        .find(|l| l.starts_with(line))
-        .unwrap_or_default()
-        .split_whitespace()
-        .skip(1)
-        .take(8)
-        .map(|v| v.parse().unwrap_or(0.0))
-        .collect();
-    // user nice system idle iowait irq softirq steal: all but idle and iowait are work.
-    let idle = ticks.get(3).unwrap_or(&0.0) + ticks.get(4).unwrap_or(&0.0);
-    let total = ticks.iter().sum::<f64>();
-    (total - idle, total)
-}
-
-/// Busy and total ticks of cores 0 and 1: how busy each was during a run tells whether the
-/// server's core or the whole machine was the limit.
-fn core_ticks() -> [(f64, f64); 2] {
-    [cpu_ticks("cpu0 "), cpu_ticks("cpu1 ")]
-}
-
-/// Per core, the share of the time between two [`core_ticks`] it was busy, in per cent.
-fn cores_busy(before: [(f64, f64); 2], after: [(f64, f64); 2]) -> [f64; 2] {
-    [0, 1].map(|i| {
-        let total = after[i].1 - before[i].1;
-        if total > 0.0 {
-            100.0 * (after[i].0 - before[i].0) / total
-        } else {
-            0.0
+impl CpuTicks {
+    fn now() -> Self {
+        let stat = std::fs::read_to_string("/proc/stat").unwrap_or_default();
+        let line = |name: &str| -> (f64, f64) {
+            let ticks: Vec<f64> = stat
+                .lines()
+                .find(|l| l.starts_with(name))
+                .unwrap_or_default()
+                .split_whitespace()
+                .skip(1)
+                .take(8)
+                .map(|v| v.parse().unwrap_or(0.0))
+                .collect();
+            // user nice system idle iowait irq softirq steal: all but idle and iowait are work.
+            let idle = ticks.get(3).unwrap_or(&0.0) + ticks.get(4).unwrap_or(&0.0);
+            let total = ticks.iter().sum::<f64>();
+            (total - idle, total)
+        };
+        Self {
+            machine: line("cpu "),
+            cores: [line("cpu0 "), line("cpu1 ")],
         }
-    })
+    }
+
+    /// The machine's busy CPU time since `before`, in milliseconds.
+    fn machine_ms_since(&self, before: &Self) -> f64 {
+        (self.machine.0 - before.machine.0) * MS_PER_TICK
+    }
+
+    /// Per core, the share of the time since `before` it was busy, in per cent: whether the
+    /// server's core or the whole machine was the limit.
+    fn cores_busy_since(&self, before: &Self) -> [f64; 2] {
+        [0, 1].map(|i| {
+            let total = self.cores[i].1 - before.cores[i].1;
+            if total > 0.0 {
+                100.0 * (self.cores[i].0 - before.cores[i].0) / total
+            } else {
+                0.0
+            }
+        })
+    }
 }
 
 /// What one load run measured.
@@ -490,8 +498,7 @@ async fn drive(
     seconds: u64,
 ) -> LoadResult {
     let before = server.statements().await;
-    let (server_before, machine_before, cores_before) =
-        (server.cpu_ms(), machine_cpu_ms(), core_ticks());
+    let (server_before, cpu_before) = (server.cpu_ms(), CpuTicks::now());
     let output = Command::new("taskset")
         .args(["-c", "1", "wrk", "-t1"])
         .arg(format!("-c{concurrency}"))
@@ -501,8 +508,7 @@ async fn drive(
         .arg(format!("{}{path}", server.base))
         .output()
         .expect("wrk");
-    let (server_after, machine_after, cores_after) =
-        (server.cpu_ms(), machine_cpu_ms(), core_ticks());
+    let (server_after, cpu_after) = (server.cpu_ms(), CpuTicks::now());
     let after = server.statements().await;
     let stdout = String::from_utf8_lossy(&output.stdout);
     eprint!("{}", String::from_utf8_lossy(&output.stderr));
@@ -520,8 +526,8 @@ async fn drive(
         statements: (after - before) as f64 / requests as f64,
         rss_mib: server.memory_mib("VmRSS:"),
         server_cpu_ms: (server_after - server_before) / requests as f64,
-        machine_cpu_ms: (machine_after - machine_before) / requests as f64,
-        cores_busy: cores_busy(cores_before, cores_after),
+        machine_cpu_ms: cpu_after.machine_ms_since(&cpu_before) / requests as f64,
+        cores_busy: cpu_after.cores_busy_since(&cpu_before),
     }
 }
 
@@ -606,9 +612,9 @@ fn floor(setup: &Setup, name: &str, scripts: &[String], concurrency: usize) -> F
     for file in &files {
         command.arg("-f").arg(file);
     }
-    let machine_before = machine_cpu_ms();
+    let cpu_before = CpuTicks::now();
     let output = command.arg(&setup.database_url).output().expect("pgbench");
-    let machine_after = machine_cpu_ms();
+    let cpu_after = CpuTicks::now();
     let stdout = String::from_utf8_lossy(&output.stdout);
     let transactions: f64 = stdout
         .lines()
@@ -630,7 +636,7 @@ fn floor(setup: &Setup, name: &str, scripts: &[String], concurrency: usize) -> F
     Floor {
         per_second,
         mode,
-        machine_cpu_ms: (machine_after - machine_before) / transactions.max(1.0),
+        machine_cpu_ms: cpu_after.machine_ms_since(&cpu_before) / transactions.max(1.0),
     }
 }
 
