@@ -1,10 +1,12 @@
 //! The database as services see it: the pool, or one connection held for a whole request.
 //!
-//! sqlx pings a connection every time it goes back to the pool. When each statement took a
+//! sqlx pings a connection every time it goes back to its pool. When each statement took a
 //! connection of its own, a request paid one extra round trip per statement, and PostgreSQL did
 //! that work on the cores the server needs (found under load). A request's handle
 //! ([`Db::for_request`]) therefore takes one connection at its first statement and keeps it
-//! until the request ends: one ping per request.
+//! until the request ends. On PostgreSQL that connection comes from the requests' own pool
+//! ([`super::request_pool`]), which skips the ping when the last statement was answered in full:
+//! no round trip beyond the statements themselves.
 //!
 //! A write never waits for a second connection while holding the first: [`super::begin_write`]
 //! gives the held one back before it begins, so requests cannot starve each other of the pool.
@@ -12,6 +14,7 @@
 use std::sync::Arc;
 use std::time::Instant;
 
+use deadpool::managed::PoolError;
 use sea_orm::sqlx::pool::PoolConnection;
 use sea_orm::sqlx::{self, Postgres, Sqlite};
 use sea_orm::{
@@ -21,12 +24,15 @@ use sea_orm::{
 use sea_query_sqlx::SqlxValues;
 
 use super::StatementCounter;
+use super::request_pool::{PooledConnection, RequestPool};
 
 /// The database handle of services: cheap to clone; its clones share what it holds.
 #[derive(Clone)]
 pub struct Db {
     pool: DatabaseConnection,
     counter: Arc<StatementCounter>,
+    /// On PostgreSQL: where a request's handle takes its connection.
+    requests: Option<RequestPool>,
     /// Present on a request's handle: the connection its statements share.
     held: Option<Arc<Held>>,
 }
@@ -46,7 +52,7 @@ impl std::fmt::Debug for Db {
 struct Held(tokio::sync::Mutex<Option<Pooled>>);
 
 enum Pooled {
-    Postgres(PoolConnection<Postgres>),
+    Postgres(PooledConnection),
     Sqlite(PoolConnection<Sqlite>),
 }
 
@@ -64,11 +70,17 @@ enum Answer {
 }
 
 impl Db {
-    /// The pool's handle: every statement takes a connection and gives it back.
-    pub fn new(pool: DatabaseConnection, counter: Arc<StatementCounter>) -> Self {
+    /// The pool's handle: every statement takes a connection and gives it back. `requests` is
+    /// where request handles take theirs on PostgreSQL (SQLite's come from `pool`).
+    pub fn new(
+        pool: DatabaseConnection,
+        requests: Option<RequestPool>,
+        counter: Arc<StatementCounter>,
+    ) -> Self {
         Self {
             pool,
             counter,
+            requests,
             held: None,
         }
     }
@@ -86,6 +98,14 @@ impl Db {
         &self.pool
     }
 
+    /// Open and idle connections of the requests' pool (none on SQLite).
+    pub(super) fn requests_pool_stats(&self) -> (u32, usize) {
+        self.requests.as_ref().map_or((0, 0), |requests| {
+            let status = requests.status();
+            (status.size as u32, status.available)
+        })
+    }
+
     /// Gives the held connection, if any, back to the pool; the next statement takes one again.
     pub(super) async fn release_held(&self) {
         if let Some(held) = &self.held {
@@ -101,7 +121,13 @@ impl Db {
         };
         let started = Instant::now();
         let answer = match connection {
-            Pooled::Postgres(connection) => answer::<Postgres>(connection, &stmt, wanted).await,
+            Pooled::Postgres(connection) => {
+                let answer = answer::<Postgres>(connection.exchange(), &stmt, wanted).await;
+                if answer.is_ok() {
+                    connection.settle();
+                }
+                answer
+            }
             Pooled::Sqlite(connection) => answer::<Sqlite>(connection, &stmt, wanted).await,
         };
         self.counter.record(&sea_orm::metric::Info {
@@ -118,32 +144,44 @@ impl Db {
     }
 
     async fn acquire(&self) -> Result<Pooled, DbErr> {
-        let acquired = match self.pool.get_database_backend() {
-            DbBackend::Sqlite => self
+        // The same errors the pool's own statements give.
+        match &self.requests {
+            Some(requests) => {
+                requests
+                    .get()
+                    .await
+                    .map(Pooled::Postgres)
+                    .map_err(|error| match error {
+                        PoolError::Timeout(_) => DbErr::ConnectionAcquire(ConnAcquireErr::Timeout),
+                        PoolError::Closed => {
+                            DbErr::ConnectionAcquire(ConnAcquireErr::ConnectionClosed)
+                        }
+                        PoolError::Backend(error) => {
+                            DbErr::Conn(RuntimeErr::SqlxError(Arc::new(error)))
+                        }
+                        other => DbErr::Conn(RuntimeErr::Internal(other.to_string())),
+                    })
+            }
+            None => self
                 .pool
                 .get_sqlite_connection_pool()
                 .acquire()
                 .await
-                .map(Pooled::Sqlite),
-            _ => self
-                .pool
-                .get_postgres_connection_pool()
-                .acquire()
-                .await
-                .map(Pooled::Postgres),
-        };
-        // The same errors the pool's own statements give.
-        acquired.map_err(|error| match error {
-            sqlx::Error::PoolTimedOut => DbErr::ConnectionAcquire(ConnAcquireErr::Timeout),
-            sqlx::Error::PoolClosed => DbErr::ConnectionAcquire(ConnAcquireErr::ConnectionClosed),
-            other => DbErr::Conn(RuntimeErr::SqlxError(Arc::new(other))),
-        })
+                .map(Pooled::Sqlite)
+                .map_err(|error| match error {
+                    sqlx::Error::PoolTimedOut => DbErr::ConnectionAcquire(ConnAcquireErr::Timeout),
+                    sqlx::Error::PoolClosed => {
+                        DbErr::ConnectionAcquire(ConnAcquireErr::ConnectionClosed)
+                    }
+                    other => DbErr::Conn(RuntimeErr::SqlxError(Arc::new(other))),
+                }),
+        }
     }
 }
 
 /// Runs `stmt` on `connection` the way SeaORM's pool does, values bound by sea-query's binder.
 async fn answer<DB>(
-    connection: &mut PoolConnection<DB>,
+    connection: &mut DB::Connection,
     stmt: &Statement,
     wanted: Wanted,
 ) -> Result<Answer, sqlx::Error>
@@ -157,10 +195,10 @@ where
     let values = SqlxValues(stmt.values.clone().unwrap_or(sea_orm::Values(Vec::new())));
     let query = sqlx::query_with(sqlx::AssertSqlSafe(stmt.sql.as_str()), values);
     Ok(match wanted {
-        Wanted::Execution => Answer::Executed(query.execute(&mut **connection).await?.into()),
+        Wanted::Execution => Answer::Executed(query.execute(&mut *connection).await?.into()),
         Wanted::OneRow => Answer::Rows(
             query
-                .fetch_optional(&mut **connection)
+                .fetch_optional(&mut *connection)
                 .await?
                 .map(QueryResult::from)
                 .into_iter()
@@ -168,7 +206,7 @@ where
         ),
         Wanted::AllRows => Answer::Rows(
             query
-                .fetch_all(&mut **connection)
+                .fetch_all(&mut *connection)
                 .await?
                 .into_iter()
                 .map(QueryResult::from)

@@ -15,6 +15,7 @@ pub mod jobs;
 pub mod named;
 pub mod notices;
 pub mod outbox;
+mod request_pool;
 pub mod roles;
 pub mod schedules;
 pub mod sync;
@@ -153,7 +154,14 @@ pub async fn connect(
     let mut db = Database::connect(options).await?;
     let recorder = counter.clone();
     db.set_metric_callback(move |info| recorder.record(info));
-    Ok(Db::new(db, counter))
+    let requests = match db.get_database_backend() {
+        DbBackend::Sqlite => None,
+        _ => Some(
+            request_pool::open(url, max_connections as usize)
+                .map_err(|error| DbErr::Conn(sea_orm::RuntimeErr::SqlxError(Arc::new(error))))?,
+        ),
+    };
+    Ok(Db::new(db, requests, counter))
 }
 
 /// Applies every pending migration.
@@ -610,10 +618,11 @@ fn one_of_on(
     }
 }
 
-/// Open and idle connections of the pool.
+/// Open and idle connections of the pools.
 pub fn pool_stats(db: &Db) -> (u32, usize) {
+    let (requests_open, requests_idle) = db.requests_pool_stats();
     let db = db.pool();
-    match db.get_database_backend() {
+    let (open, idle) = match db.get_database_backend() {
         DbBackend::Sqlite => {
             let pool = db.get_sqlite_connection_pool();
             (pool.size(), pool.num_idle())
@@ -622,7 +631,8 @@ pub fn pool_stats(db: &Db) -> (u32, usize) {
             let pool = db.get_postgres_connection_pool();
             (pool.size(), pool.num_idle())
         }
-    }
+    };
+    (open + requests_open, idle + requests_idle)
 }
 
 #[cfg(test)]

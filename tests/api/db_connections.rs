@@ -14,14 +14,14 @@ fn statement(app: &TestApp, sql: &str) -> Statement {
     Statement::from_string(app.db.get_database_backend(), sql)
 }
 
-/// Connections of the pool in use now (open, not idle).
+/// Connections of the pools in use now (open, not idle).
 fn in_use(app: &TestApp) -> usize {
     let (open, idle) = liaison::store::pool_stats(&app.db);
     open as usize - idle
 }
 
-/// Waits until the pool has `wanted` connections in use: a connection goes back to the pool in a
-/// task of its own, after the driver's ping.
+/// Waits until the pools have `wanted` connections in use: on SQLite a connection goes back to
+/// the pool in a task of its own, after the driver's ping.
 async fn settles_at(app: &TestApp, wanted: usize) -> usize {
     for _ in 0..100 {
         if in_use(app) == wanted {
@@ -142,4 +142,64 @@ async fn a_request_that_signs_in_and_writes_needs_only_one_connection() {
         roles.iter().any(|role| role["name"] == "Auditor"),
         "{roles:?}"
     );
+}
+
+/// A statement that takes about a second on either database.
+fn slow_statement(app: &TestApp) -> Statement {
+    match app.db.get_database_backend() {
+        sea_orm::DbBackend::Sqlite => statement(
+            app,
+            "WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n WHERE x < 3000000) \
+             SELECT count(*) AS x FROM n",
+        ),
+        _ => statement(app, "SELECT 7 AS x FROM pg_sleep(1)"),
+    }
+}
+
+#[tokio::test]
+async fn a_connection_whose_statement_was_cut_off_serves_the_next_request_correctly() {
+    // One connection: the next request must get the one the cut-off statement left behind.
+    let app = TestApp::spawn_with(|config| config.database_max_connections = 1, None).await;
+    let request = app.db.for_request();
+    let cut_off = tokio::time::timeout(
+        Duration::from_millis(50),
+        request.query_all_raw(slow_statement(&app)),
+    )
+    .await;
+    assert!(cut_off.is_err(), "the slow statement was cut off");
+    drop(request);
+
+    // The connection comes back to this request with the cut-off exchange drained: it answers
+    // its own statement, not the rest of the last one.
+    let next = app.db.for_request();
+    let rows = next
+        .query_all_raw(statement(&app, "SELECT 42 AS x"))
+        .await
+        .expect("the next request's statement");
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0].try_get::<i32>("", "x").expect("x"), 42);
+}
+
+#[tokio::test]
+async fn a_failed_statement_leaves_the_connection_usable() {
+    let app = TestApp::spawn_with(|config| config.database_max_connections = 1, None).await;
+    let request = app.db.for_request();
+    request
+        .query_all_raw(statement(&app, "SELECT no_such_column FROM users"))
+        .await
+        .expect_err("the statement fails");
+    let rows = request
+        .query_all_raw(statement(&app, "SELECT 5 AS x"))
+        .await
+        .expect("the same request goes on");
+    assert_eq!(rows[0].try_get::<i32>("", "x").expect("x"), 5);
+    drop(request);
+
+    let rows = app
+        .db
+        .for_request()
+        .query_all_raw(statement(&app, "SELECT 6 AS x"))
+        .await
+        .expect("the next request too");
+    assert_eq!(rows[0].try_get::<i32>("", "x").expect("x"), 6);
 }
