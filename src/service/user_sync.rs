@@ -1232,22 +1232,24 @@ impl Services {
         }))
     }
 
-    /// Plans the source's next tick from the end of the run that ends now, as the schedule
-    /// plans any after-completion run (interval and jitter), `slowdown` intervals away.
+    /// Plans the source's next tick from `ended`, the end recorded on the run that ends now, as
+    /// the schedule plans any after-completion run (interval and jitter), `slowdown` intervals
+    /// away. The run's own end, not a second reading of the clock, so that the interval shown
+    /// between a run and the next is exactly the planned one.
     async fn plan_next_run(
         &self,
         txn: &DatabaseTransaction,
         source: &source::Model,
+        ended: DateTime<Utc>,
         slowdown: i64,
     ) -> AppResult<()> {
         let name = schedule_name(source.id);
         let Some(schedule) = store::schedules::find(txn, &name).await? else {
             return Ok(());
         };
-        let now = self.clock.now();
         let extra = Duration::seconds(source.every_seconds.saturating_mul(slowdown - 1));
-        let next = next_after_completion(&schedule, now) + extra;
-        store::schedules::plan_next(txn, &name, next, now).await?;
+        let next = next_after_completion(&schedule, ended) + extra;
+        store::schedules::plan_next(txn, &name, next, ended).await?;
         Ok(())
     }
 
@@ -1378,7 +1380,7 @@ impl Services {
                 source.consecutive_failures = 0;
                 source.last_error = None;
                 source.last_run_at = Some(now);
-                self.plan_next_run(&txn, &source, 1).await?;
+                self.plan_next_run(&txn, &source, now, 1).await?;
             }
             source.updated_at = now;
             store::sync::update_source(&txn, source).await?;
@@ -1439,7 +1441,7 @@ impl Services {
             source.last_error = Some(message.chars().take(500).collect());
             source.last_run_at = Some(now);
             let slowdown = (1_i64 << source.consecutive_failures.clamp(0, 3)).min(MAX_SLOWDOWN);
-            self.plan_next_run(&txn, &source, slowdown).await?;
+            self.plan_next_run(&txn, &source, now, slowdown).await?;
             if newly_refused {
                 let account = store::accounts::find(&txn, run.account_id)
                     .await?
