@@ -5,3 +5,4 @@ pub mod authenticate;
 pub mod jwks;
 pub mod principal;
 pub mod tokens;
+mod verified;

@@ -14,6 +14,7 @@ use serde_json::Value;
 use thiserror::Error;
 
 use super::jwks::JwksKeys;
+use super::verified::VerifiedTokens;
 use crate::config::{Config, IdentityProvider};
 use crate::domain::ids::{AccountId, UserId};
 use crate::domain::operator::{OperatorName, OperatorScopes};
@@ -180,6 +181,8 @@ pub struct Tokens {
     audience: String,
     leeway: u64,
     providers: Vec<Provider>,
+    /// Own tokens verified recently.
+    verified: VerifiedTokens,
 }
 
 impl Tokens {
@@ -215,6 +218,7 @@ impl Tokens {
             audience: config.jwt_audience.clone(),
             leeway: config.jwt_leeway_seconds,
             providers,
+            verified: VerifiedTokens::new(config.jwt_leeway_seconds),
         })
     }
 
@@ -273,6 +277,9 @@ impl Tokens {
 
     /// Verifies a token for the main API (`audience` = Liaison's) or the invitee route.
     pub async fn verify(&self, token: &str, invitee_route: bool) -> Result<Subject, TokenError> {
+        if let Some(subject) = self.verified.get(token, invitee_route) {
+            return Ok(subject);
+        }
         let header = jsonwebtoken::decode_header(token).map_err(|_| TokenError::Malformed)?;
         let unverified: UnverifiedIssuer = jsonwebtoken::dangerous::insecure_decode_claims(token)
             .map_err(|_| TokenError::Malformed)?;
@@ -292,7 +299,11 @@ impl Tokens {
                 self.audience.as_str()
             };
             let claims = self.decode(token, &self.own.decoding, header.alg, Some(audience))?;
-            return own_subject(&claims, invitee_route);
+            let subject = own_subject(&claims, invitee_route)?;
+            if let Some(expires) = claims.get("exp").and_then(Value::as_u64) {
+                self.verified.put(token, invitee_route, &subject, expires);
+            }
+            return Ok(subject);
         }
         if invitee_route {
             return Err(TokenError::UnknownIssuer);

@@ -411,6 +411,29 @@ async fn a_token_expired_within_the_leeway_is_accepted() {
 }
 
 #[tokio::test]
+async fn a_token_accepted_before_its_expiry_is_refused_after_it() {
+    // Arrange: no leeway, and a token that expires in two seconds. The server keeps the tokens
+    // it verified; a kept one must still expire on time.
+    let app = TestApp::spawn_with(|config| config.jwt_leeway_seconds = 0, None).await;
+    let acme = app.create_account("acme").await;
+    let mut claims = user_claims(&acme, acme.admin_id);
+    let expires = now() + 2;
+    claims["exp"] = json!(expires);
+    let token = own_token(&claims);
+    assert_signed_in_as(&viewer(&app, &token).await, "acme-admin");
+    assert_signed_in_as(&viewer(&app, &token).await, "acme-admin");
+
+    // Act: the same token once its expiry has passed.
+    while now() <= expires {
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    let reply = viewer(&app, &token).await;
+
+    // Assert
+    assert_refused(&reply, "the token has expired");
+}
+
+#[tokio::test]
 async fn a_token_not_valid_before_a_time_beyond_the_leeway_is_refused() {
     // Arrange
     let app = TestApp::spawn().await;
