@@ -24,11 +24,11 @@ const MAX_TOKEN_BYTES: usize = 2048;
 /// The longest an entry is used, whatever the token's own expiry.
 const KEPT_FOR: Duration = Duration::from_secs(300);
 
-/// A token's text and the route it was verified for (the invitee route accepts another
-/// audience).
-type Key = (String, bool);
-
+/// What verifying a token gave. Entries are found by the token's text alone, so a look-up
+/// needs no copy of it: no token is accepted on both routes (each route has its own audience
+/// and token kinds), so the route is kept beside the subject and must match.
 struct Verified {
+    invitee_route: bool,
     subject: Subject,
     /// The token's `exp`, in seconds since the epoch.
     expires: u64,
@@ -38,7 +38,7 @@ struct Verified {
 /// The most recently verified own tokens.
 pub struct VerifiedTokens {
     leeway: u64,
-    entries: Mutex<LruCache<Key, Verified>>,
+    entries: Mutex<LruCache<String, Verified>>,
 }
 
 impl VerifiedTokens {
@@ -55,13 +55,15 @@ impl VerifiedTokens {
         if token.len() > MAX_TOKEN_BYTES {
             return None;
         }
-        let key = (token.to_owned(), invitee_route);
         let mut entries = self.lock();
-        let verified = entries.get(&key)?;
+        let verified = entries.get(token)?;
+        if verified.invitee_route != invitee_route {
+            return None;
+        }
         if self.expired(verified.expires, jsonwebtoken::get_current_timestamp())
             || Instant::now() >= verified.kept_until
         {
-            entries.pop(&key);
+            entries.pop(token);
             return None;
         }
         Some(verified.subject.clone())
@@ -73,8 +75,9 @@ impl VerifiedTokens {
             return;
         }
         self.lock().put(
-            (token.to_owned(), invitee_route),
+            token.to_owned(),
             Verified {
+                invitee_route,
                 subject: subject.clone(),
                 expires,
                 kept_until: Instant::now() + KEPT_FOR,
@@ -87,7 +90,7 @@ impl VerifiedTokens {
         expires < now.saturating_sub(self.leeway)
     }
 
-    fn lock(&self) -> MutexGuard<'_, LruCache<Key, Verified>> {
+    fn lock(&self) -> MutexGuard<'_, LruCache<String, Verified>> {
         // A panic while holding the lock leaves a consistent cache: recover it.
         self.entries.lock().unwrap_or_else(PoisonError::into_inner)
     }

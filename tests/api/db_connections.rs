@@ -144,6 +144,16 @@ async fn a_request_that_signs_in_and_writes_needs_only_one_connection() {
     );
 }
 
+/// What `SELECT <number> AS x` answers on `db`.
+async fn selected_number(app: &TestApp, db: &Db, number: i32) -> i32 {
+    let rows = db
+        .query_all_raw(statement(app, &format!("SELECT {number} AS x")))
+        .await
+        .expect("the statement runs");
+    assert_eq!(rows.len(), 1);
+    rows[0].try_get::<i32>("", "x").expect("x")
+}
+
 /// A statement that takes about a second on either database.
 fn slow_statement(app: &TestApp) -> Statement {
     match app.db.get_database_backend() {
@@ -171,13 +181,7 @@ async fn a_connection_whose_statement_was_cut_off_serves_the_next_request_correc
 
     // The connection comes back to this request with the cut-off exchange drained: it answers
     // its own statement, not the rest of the last one.
-    let next = app.db.for_request();
-    let rows = next
-        .query_all_raw(statement(&app, "SELECT 42 AS x"))
-        .await
-        .expect("the next request's statement");
-    assert_eq!(rows.len(), 1);
-    assert_eq!(rows[0].try_get::<i32>("", "x").expect("x"), 42);
+    assert_eq!(selected_number(&app, &app.db.for_request(), 42).await, 42);
 }
 
 #[tokio::test]
@@ -188,18 +192,15 @@ async fn a_failed_statement_leaves_the_connection_usable() {
         .query_all_raw(statement(&app, "SELECT no_such_column FROM users"))
         .await
         .expect_err("the statement fails");
-    let rows = request
-        .query_all_raw(statement(&app, "SELECT 5 AS x"))
-        .await
-        .expect("the same request goes on");
-    assert_eq!(rows[0].try_get::<i32>("", "x").expect("x"), 5);
+    assert_eq!(
+        selected_number(&app, &request, 5).await,
+        5,
+        "the same request goes on"
+    );
     drop(request);
-
-    let rows = app
-        .db
-        .for_request()
-        .query_all_raw(statement(&app, "SELECT 6 AS x"))
-        .await
-        .expect("the next request too");
-    assert_eq!(rows[0].try_get::<i32>("", "x").expect("x"), 6);
+    assert_eq!(
+        selected_number(&app, &app.db.for_request(), 6).await,
+        6,
+        "the next request too"
+    );
 }
