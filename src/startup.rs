@@ -25,7 +25,7 @@ use crate::domain::permission::ScopeSet;
 use crate::graphql::{self, SchemaSettings};
 use crate::http::metrics::Metrics;
 use crate::http::rate_limit::RateLimits;
-use crate::http::state::{AppState, HttpSettings};
+use crate::http::state::{AppState, HttpSettings, SharedState};
 use crate::jobs::{self, Handlers, worker::Worker};
 use crate::mail::outbox::Mailer;
 use crate::mail::templates::Templates;
@@ -234,7 +234,7 @@ impl Application {
             root_field_names(&schema.fast.sdl()),
             core.statements.clone(),
         );
-        let state = AppState {
+        let state = AppState::new(SharedState {
             schema,
             invitee_schema,
             services: core.services.clone(),
@@ -251,7 +251,7 @@ impl Application {
             }),
             limits: RateLimits::from_config(config),
             documents: Default::default(),
-        };
+        });
         let listener = TcpListener::bind(config.bind).await?;
         let address = listener.local_addr()?;
         Ok(Self {

@@ -6,7 +6,7 @@
 
 use std::borrow::Cow;
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
@@ -30,66 +30,62 @@ const BATCH_DELAY: Duration = Duration::from_millis(1);
 
 type Cached<T> = DataLoader<T, HashMapCache>;
 
-pub struct Loaders {
-    pub users: Cached<UserById>,
-    pub roles_of_user: Cached<RolesOfUser>,
-    pub groups_of_user: Cached<GroupsOfUser>,
-    pub skills_of_user: Cached<SkillsOfUser>,
-    pub resources_of_user: Cached<ResourcesOfUser>,
-    pub grants_of_role: Cached<GrantsOfRole>,
-    pub contacts_of_integration: Cached<ContactsOfIntegration>,
-    pub integrations_of_user: Cached<IntegrationsOfUser>,
-    pub connection_of_integration: Cached<ConnectionOfIntegration>,
-    pub topics_of_user: Cached<TopicsOfUser>,
-    pub consent_history_of_user: Cached<ConsentHistoryOfUser>,
-    pub items_of_request: Cached<ItemsOfRequest>,
-    pub missing_upstream_of_user: Cached<MissingUpstreamOfUser>,
+/// Declares the request's loaders, each made at its first use (most requests use one or two of
+/// the dozen: making and dropping the others was 1 % of a small request), with an accessor named
+/// after it.
+macro_rules! request_loaders {
+    ($($field:ident: $loader:ident<$key:ty>),* $(,)?) => {
+        pub struct Loaders {
+            scope: Scope,
+            $($field: OnceLock<Cached<$loader>>,)*
+        }
+
+        impl Loaders {
+            pub fn new(db: &store::Db, account: AccountId) -> Self {
+                Self {
+                    scope: Scope {
+                        db: db.clone(),
+                        account,
+                    },
+                    $($field: OnceLock::new(),)*
+                }
+            }
+
+            $(pub fn $field(&self) -> &Cached<$loader> {
+                self.$field.get_or_init(|| {
+                    DataLoader::with_cache(
+                        $loader(self.scope.clone()),
+                        tokio::spawn,
+                        HashMapCache::default(),
+                    )
+                    .delay(BATCH_DELAY)
+                })
+            })*
+
+            /// Forgets everything loaded so far: a mutation has changed what the cache holds.
+            pub fn forget_all(&self) {
+                $(if let Some(loader) = self.$field.get() {
+                    loader.clear::<$key>();
+                })*
+            }
+        }
+    };
 }
 
-impl Loaders {
-    pub fn new(db: &store::Db, account: AccountId) -> Self {
-        let scope = || Scope {
-            db: db.clone(),
-            account,
-        };
-        fn make<T: Send + Sync + 'static>(loader: T) -> Cached<T> {
-            DataLoader::with_cache(loader, tokio::spawn, HashMapCache::default()).delay(BATCH_DELAY)
-        }
-        Self {
-            users: make(UserById(scope())),
-            roles_of_user: make(RolesOfUser(scope())),
-            groups_of_user: make(GroupsOfUser(scope())),
-            skills_of_user: make(SkillsOfUser(scope())),
-            resources_of_user: make(ResourcesOfUser(scope())),
-            grants_of_role: make(GrantsOfRole(scope())),
-            contacts_of_integration: make(ContactsOfIntegration(scope())),
-            integrations_of_user: make(IntegrationsOfUser(scope())),
-            connection_of_integration: make(ConnectionOfIntegration(scope())),
-            topics_of_user: make(TopicsOfUser(scope())),
-            consent_history_of_user: make(ConsentHistoryOfUser(scope())),
-            items_of_request: make(ItemsOfRequest(scope())),
-            missing_upstream_of_user: make(MissingUpstreamOfUser(scope())),
-        }
-    }
-}
-
-impl Loaders {
-    /// Forgets everything loaded so far: a mutation has changed what the cache holds.
-    pub fn forget_all(&self) {
-        self.users.clear::<UserId>();
-        self.roles_of_user.clear::<UserId>();
-        self.groups_of_user.clear::<UserId>();
-        self.skills_of_user.clear::<UserId>();
-        self.resources_of_user.clear::<UserId>();
-        self.grants_of_role.clear::<RoleId>();
-        self.contacts_of_integration.clear::<String>();
-        self.integrations_of_user.clear::<UserId>();
-        self.connection_of_integration.clear::<String>();
-        self.topics_of_user.clear::<UserId>();
-        self.consent_history_of_user.clear::<UserId>();
-        self.items_of_request.clear::<ConnectionRequestId>();
-        self.missing_upstream_of_user.clear::<UserId>();
-    }
+request_loaders! {
+    users: UserById<UserId>,
+    roles_of_user: RolesOfUser<UserId>,
+    groups_of_user: GroupsOfUser<UserId>,
+    skills_of_user: SkillsOfUser<UserId>,
+    resources_of_user: ResourcesOfUser<UserId>,
+    grants_of_role: GrantsOfRole<RoleId>,
+    contacts_of_integration: ContactsOfIntegration<String>,
+    integrations_of_user: IntegrationsOfUser<UserId>,
+    connection_of_integration: ConnectionOfIntegration<String>,
+    topics_of_user: TopicsOfUser<UserId>,
+    consent_history_of_user: ConsentHistoryOfUser<UserId>,
+    items_of_request: ItemsOfRequest<ConnectionRequestId>,
+    missing_upstream_of_user: MissingUpstreamOfUser<UserId>,
 }
 
 /// The mutation root, clearing the request's loaders after each of its fields, so a later field
@@ -135,6 +131,7 @@ impl<M: ContainerType> ContainerType for FreshAfterEachField<M> {
 impl<M: ObjectType> ObjectType for FreshAfterEachField<M> {}
 
 /// The database and the account every loader is bound to.
+#[derive(Clone)]
 pub struct Scope {
     db: store::Db,
     account: AccountId,
@@ -174,7 +171,7 @@ pub async fn prime_user_relations(ctx: &Context<'_>, users: &[UserId]) -> Result
     let roles = async {
         if may_read_roles && items_select(ctx, "roles") {
             loaders
-                .roles_of_user
+                .roles_of_user()
                 .load_many(users.iter().copied())
                 .await?;
         }
@@ -183,7 +180,7 @@ pub async fn prime_user_relations(ctx: &Context<'_>, users: &[UserId]) -> Result
     let groups = async {
         if items_select(ctx, "groups") {
             loaders
-                .groups_of_user
+                .groups_of_user()
                 .load_many(users.iter().copied())
                 .await?;
         }
@@ -192,7 +189,7 @@ pub async fn prime_user_relations(ctx: &Context<'_>, users: &[UserId]) -> Result
     let skills = async {
         if items_select(ctx, "skills") {
             loaders
-                .skills_of_user
+                .skills_of_user()
                 .load_many(users.iter().copied())
                 .await?;
         }
@@ -201,7 +198,7 @@ pub async fn prime_user_relations(ctx: &Context<'_>, users: &[UserId]) -> Result
     let resources = async {
         if items_select(ctx, "resourceAccess") {
             loaders
-                .resources_of_user
+                .resources_of_user()
                 .load_many(users.iter().copied())
                 .await?;
         }
@@ -221,7 +218,7 @@ pub async fn prime_integration_contacts(
         return Ok(());
     };
     if may_read(ctx, Area::IntegrationContacts) && items_select(ctx, "contacts") {
-        loaders.contacts_of_integration.load_many(keys).await?;
+        loaders.contacts_of_integration().load_many(keys).await?;
     }
     Ok(())
 }

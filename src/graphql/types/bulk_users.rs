@@ -63,7 +63,7 @@ impl BulkUserJob {
             return Ok(None);
         }
         Ok(loaders(ctx)?
-            .users
+            .users()
             .load_one(self.0.template_user_id)
             .await?
             .map(User))
@@ -165,7 +165,7 @@ impl BulkUserRow {
             deny_field(ctx, error);
             return Ok(None);
         }
-        Ok(loaders(ctx)?.users.load_one(id).await?.map(User))
+        Ok(loaders(ctx)?.users().load_one(id).await?.map(User))
     }
     /// The agent ID the user got, given or generated (for a preview: would get).
     async fn agent_id(&self) -> Option<i64> {

@@ -40,7 +40,7 @@ impl ConnectionRequest {
         ctx: &Context<'_>,
     ) -> async_graphql::Result<Vec<ConnectionRequestIntegration>> {
         let items = loaders(ctx)?
-            .items_of_request
+            .items_of_request()
             .load_one(self.0.id)
             .await?
             .unwrap_or_default();
@@ -74,7 +74,7 @@ impl ConnectionRequest {
             return Ok(None);
         }
         Ok(loaders(ctx)?
-            .users
+            .users()
             .load_one(self.0.requester_id)
             .await?
             .map(User))

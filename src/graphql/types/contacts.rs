@@ -149,7 +149,7 @@ impl ConsentChange {
             crate::graphql::errors::deny_field(ctx, error);
             return Ok(None);
         }
-        Ok(loaders(ctx)?.users.load_one(id).await?.map(User))
+        Ok(loaders(ctx)?.users().load_one(id).await?.map(User))
     }
 }
 

@@ -143,7 +143,7 @@ impl ConnectionState {
             deny_field(ctx, error);
             return Ok(None);
         }
-        Ok(loaders(ctx)?.users.load_one(id).await?.map(User))
+        Ok(loaders(ctx)?.users().load_one(id).await?.map(User))
     }
 }
 
@@ -155,7 +155,7 @@ impl Integration {
         match &self.connection {
             Some(preloaded) => Ok(preloaded.clone()),
             None => Ok(loaders(ctx)?
-                .connection_of_integration
+                .connection_of_integration()
                 .load_one(self.entry.key.clone())
                 .await?),
         }
@@ -214,7 +214,7 @@ impl Integration {
             return Ok(None);
         }
         let contacts = loaders(ctx)?
-            .contacts_of_integration
+            .contacts_of_integration()
             .load_one(self.entry.key.clone())
             .await?;
         Ok(Some(

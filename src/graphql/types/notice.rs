@@ -73,7 +73,7 @@ async fn text_for_viewer(
     notice: &notice::Model,
 ) -> async_graphql::Result<notices_service::NoticeText> {
     // Through the request's loader: one look-up of the viewer for every notice and field.
-    let viewer = loaders(ctx)?.users.load_one(caller(ctx)?.user_id).await?;
+    let viewer = loaders(ctx)?.users().load_one(caller(ctx)?.user_id).await?;
     let language = viewer.and_then(|v| v.preferred_language.clone());
     Ok(services(ctx).notice_text_for(notice, language.as_deref()))
 }

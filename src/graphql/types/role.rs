@@ -78,7 +78,7 @@ impl Role {
         let grants = match self.grants {
             Some(grants) => grants,
             None => loaders(ctx)?
-                .grants_of_role
+                .grants_of_role()
                 .load_one(self.model.id)
                 .await?
                 .unwrap_or_default(),

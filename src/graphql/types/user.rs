@@ -122,7 +122,7 @@ impl User {
             crate::graphql::errors::deny_field(ctx, error);
             return Ok(None);
         }
-        let roles = loaders(ctx)?.roles_of_user.load_one(self.0.id).await?;
+        let roles = loaders(ctx)?.roles_of_user().load_one(self.0.id).await?;
         Ok(Some(
             roles
                 .unwrap_or_default()
@@ -152,12 +152,12 @@ impl User {
         }
         let loaders = loaders(ctx)?;
         let keys = loaders
-            .integrations_of_user
+            .integrations_of_user()
             .load_one(self.0.id)
             .await?
             .unwrap_or_default();
         let connections = loaders
-            .connection_of_integration
+            .connection_of_integration()
             .load_many(keys.clone())
             .await?;
         let catalog = &services(ctx).catalog;
@@ -182,8 +182,8 @@ impl User {
         }
         let loaders = loaders(ctx)?;
         let (topics, roles) = tokio::try_join!(
-            loaders.topics_of_user.load_one(self.0.id),
-            loaders.roles_of_user.load_one(self.0.id),
+            loaders.topics_of_user().load_one(self.0.id),
+            loaders.roles_of_user().load_one(self.0.id),
         )?;
         Ok(!topics.unwrap_or_default().is_empty() || !roles.unwrap_or_default().is_empty())
     }
@@ -205,7 +205,7 @@ impl User {
         ctx: &Context<'_>,
     ) -> async_graphql::Result<Option<chrono::DateTime<chrono::Utc>>> {
         Ok(loaders(ctx)?
-            .missing_upstream_of_user
+            .missing_upstream_of_user()
             .load_one(self.0.id)
             .await?
             .flatten())
@@ -222,7 +222,7 @@ impl User {
             return Ok(None);
         }
         let history = loaders(ctx)?
-            .consent_history_of_user
+            .consent_history_of_user()
             .load_one(self.0.id)
             .await?;
         Ok(Some(
@@ -243,7 +243,7 @@ impl User {
             crate::graphql::errors::deny_field(ctx, error);
             return Ok(None);
         }
-        let topics = loaders(ctx)?.topics_of_user.load_one(self.0.id).await?;
+        let topics = loaders(ctx)?.topics_of_user().load_one(self.0.id).await?;
         Ok(Some(
             topics
                 .unwrap_or_default()
@@ -254,7 +254,7 @@ impl User {
     }
     /// The groups the user belongs to.
     async fn groups(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Group>> {
-        let groups = loaders(ctx)?.groups_of_user.load_one(self.0.id).await?;
+        let groups = loaders(ctx)?.groups_of_user().load_one(self.0.id).await?;
         Ok(groups.unwrap_or_default().into_iter().map(Group).collect())
     }
     /// The queues and lines the user may use, with the level of each.
@@ -262,7 +262,10 @@ impl User {
         &self,
         ctx: &Context<'_>,
     ) -> async_graphql::Result<Vec<UserResourceAccess>> {
-        let access = loaders(ctx)?.resources_of_user.load_one(self.0.id).await?;
+        let access = loaders(ctx)?
+            .resources_of_user()
+            .load_one(self.0.id)
+            .await?;
         Ok(access
             .unwrap_or_default()
             .into_iter()
@@ -271,7 +274,7 @@ impl User {
     }
     /// The user's skills with their levels.
     async fn skills(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<UserSkill>> {
-        let skills = loaders(ctx)?.skills_of_user.load_one(self.0.id).await?;
+        let skills = loaders(ctx)?.skills_of_user().load_one(self.0.id).await?;
         Ok(skills
             .unwrap_or_default()
             .into_iter()

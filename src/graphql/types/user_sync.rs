@@ -217,7 +217,7 @@ impl SyncRunItem {
             deny_field(ctx, error);
             return Ok(None);
         }
-        Ok(loaders(ctx)?.users.load_one(id).await?.map(User))
+        Ok(loaders(ctx)?.users().load_one(id).await?.map(User))
     }
     /// The fields changed, before and after. An email change needs USER_PII READ; without it
     /// the list holds the name changes only and the field reports FORBIDDEN.
