@@ -12,7 +12,8 @@
 //!    integration and invitation per request. `/metrics` gives the statements per operation, and
 //!    `/proc` the server's resident memory.
 //! 4. Replays the captured scripts with pgbench pinned to core 1, at the same concurrency: the
-//!    floor, what the database alone answers.
+//!    floor, what the database alone answers, and how long each of its transactions took
+//!    (pgbench's transaction log): the least latency any server in front of it could have.
 //! 5. Prints the table and writes it into `docs/benchmarks.md`, between its markers.
 //!
 //! ```text
@@ -488,6 +489,10 @@ struct Floor {
     mode: &'static str,
     /// The machine's CPU milliseconds per transaction (PostgreSQL and pgbench together).
     machine_cpu_ms: f64,
+    /// The latency of pgbench's transactions: what the database alone gives a client at this
+    /// concurrency, the least the server's p50 and p99 can be.
+    p50_ms: f64,
+    p99_ms: f64,
 }
 
 async fn drive(
@@ -604,9 +609,13 @@ fn floor(setup: &Setup, name: &str, scripts: &[String], concurrency: usize) -> F
         })
     });
     let mode = if has_colon_word { "simple" } else { "prepared" };
+    // `-l` logs each transaction's latency, in microseconds, as its third field.
+    let log_prefix = setup.dir.join(format!("pgbench-{name}-c{concurrency}"));
     let mut command = Command::new("taskset");
     command
-        .args(["-c", "1", "pgbench", "-n", "-j", "1", "-M", mode])
+        .args(["-c", "1", "pgbench", "-n", "-j", "1", "-M", mode, "-l"])
+        .arg("--log-prefix")
+        .arg(&log_prefix)
         .arg(format!("-c{concurrency}"))
         .arg(format!("-T{}", setup.seconds));
     for file in &files {
@@ -633,11 +642,50 @@ fn floor(setup: &Setup, name: &str, scripts: &[String], concurrency: usize) -> F
                 String::from_utf8_lossy(&output.stderr)
             )
         });
+    let mut latencies = transaction_latencies_ms(&log_prefix);
+    latencies.sort_by(f64::total_cmp);
     Floor {
         per_second,
         mode,
         machine_cpu_ms: cpu_after.machine_ms_since(&cpu_before) / transactions.max(1.0),
+        p50_ms: percentile(&latencies, 0.50),
+        p99_ms: percentile(&latencies, 0.99),
     }
+}
+
+/// The latencies in pgbench's transaction logs (`<prefix>.<pid>`), which are removed after.
+fn transaction_latencies_ms(prefix: &Path) -> Vec<f64> {
+    let (Some(dir), Some(stem)) = (prefix.parent(), prefix.file_name()) else {
+        return Vec::new();
+    };
+    let mut latencies = Vec::new();
+    for entry in std::fs::read_dir(dir).expect("run folder").flatten() {
+        let file_name = entry.file_name();
+        let is_log = file_name
+            .to_string_lossy()
+            .strip_prefix(&*stem.to_string_lossy())
+            .is_some_and(|rest| rest.starts_with('.'));
+        if !is_log {
+            continue;
+        }
+        let text = std::fs::read_to_string(entry.path()).expect("pgbench log");
+        latencies.extend(
+            text.lines()
+                .filter_map(|line| line.split_whitespace().nth(2)?.parse::<f64>().ok())
+                .map(|micros| micros / 1000.0),
+        );
+        let _ = std::fs::remove_file(entry.path());
+    }
+    latencies
+}
+
+/// The value below which `share` of the sorted `values` lie (0 when there are none).
+fn percentile(sorted: &[f64], share: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let rank = ((sorted.len() as f64 * share).ceil() as usize).clamp(1, sorted.len());
+    sorted[rank - 1]
 }
 
 fn machine() -> String {
@@ -774,22 +822,23 @@ async fn main() {
         setup.seconds,
     );
     report.push_str(
-        "| Operation | Concurrency | req/s | p50 ms | p99 ms | Errors | Statements/op | CPU ms/op: server, machine | Busy %: core 0, core 1 | Floor (pgbench) tx/s | Floor CPU ms/tx | Server / floor | RSS MiB |\n\
-         | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n",
+        "| Operation | Concurrency | req/s | p50 ms | p99 ms | Errors | Statements/op | CPU ms/op: server, machine | Busy %: core 0, core 1 | Floor (pgbench) tx/s | Floor p50, p99 ms | Floor CPU ms/tx | Server / floor | RSS MiB |\n\
+         | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n",
     );
     for (operation, captured_statements, results) in &rows {
         for (concurrency, load, floor) in results {
-            let (floor_text, floor_cpu, ratio) = match floor {
+            let (floor_text, floor_latency, floor_cpu, ratio) = match floor {
                 Some(floor) => (
                     format!("{:.0} ({})", floor.per_second, floor.mode),
+                    format!("{:.2}, {:.2}", floor.p50_ms, floor.p99_ms),
                     format!("{:.2}", floor.machine_cpu_ms),
                     format!("{:.0} %", 100.0 * load.per_second / floor.per_second),
                 ),
-                None => ("—".into(), "—".into(), "—".into()),
+                None => ("—".into(), "—".into(), "—".into(), "—".into()),
             };
             let _ = writeln!(
                 report,
-                "| {} {} | {concurrency} | {:.0} | {:.2} | {:.2} | {} | {:.1} (captured: {:.1}) | {:.2}, {:.2} | {:.0}, {:.0} | {floor_text} | {floor_cpu} | {ratio} | {:.0} |",
+                "| {} {} | {concurrency} | {:.0} | {:.2} | {:.2} | {} | {:.1} (captured: {:.1}) | {:.2}, {:.2} | {:.0}, {:.0} | {floor_text} | {floor_latency} | {floor_cpu} | {ratio} | {:.0} |",
                 operation.name,
                 operation.what,
                 load.per_second,
