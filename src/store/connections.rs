@@ -29,19 +29,19 @@ super::read_by_position! {
     /// A connection read by column position (see [`super::ByPosition`]): listing the catalog
     /// reads every connection of the account, on every request that shows a status.
     struct ConnectionRecord(connection) {
-        id: get(Id),
-        account_id: get(AccountId),
-        integration_key: get(IntegrationKey),
-        status: get(Status),
+        id: value(Id),
+        account_id: value(AccountId),
+        integration_key: value(IntegrationKey),
+        status: value(Status),
         settings: get(Settings),
-        secrets: optional(Secrets),
-        connected_by_user_id: optional(ConnectedByUserId),
-        connected_by_label: text(ConnectedByLabel),
-        connected_at: optional(ConnectedAt),
-        connected_by_request_id: optional(ConnectedByRequestId),
-        connected_by_verified: get(ConnectedByVerified),
-        created_at: get(CreatedAt),
-        updated_at: get(UpdatedAt),
+        secrets: value(Secrets),
+        connected_by_user_id: value(ConnectedByUserId),
+        connected_by_label: value(ConnectedByLabel),
+        connected_at: value(ConnectedAt),
+        connected_by_request_id: value(ConnectedByRequestId),
+        connected_by_verified: value(ConnectedByVerified),
+        created_at: value(CreatedAt),
+        updated_at: value(UpdatedAt),
     }
 }
 

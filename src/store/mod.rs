@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod audit;
 pub mod bulk_jobs;
+mod by_position;
 pub mod catalog;
 pub mod connection_requests;
 pub mod connections;
@@ -25,6 +26,8 @@ pub mod user_links;
 pub mod user_views;
 pub mod users;
 
+pub use by_position::ByPosition;
+pub(crate) use by_position::read_by_position;
 pub use db::Db;
 
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -407,96 +410,6 @@ impl FixedStatement {
             );
         }
         sea_orm::Statement::from_sql_and_values(backend, sql.as_str(), values)
-    }
-}
-
-/// Declares a reader of an entity's rows by column position ([`ByPosition`]): each field of the
-/// model is read with `get` or, for an optional column, `optional` (`text` for optional text),
-/// from its column's position.
-macro_rules! read_by_position {
-    ($(#[$doc:meta])* $vis:vis struct $name:ident($entity:ident) {
-        $($field:ident: $read:ident($column:ident)),* $(,)?
-    }) => {
-        $(#[$doc])*
-        $vis struct $name(pub $entity::Model);
-
-        impl sea_orm::FromQueryResult for $name {
-            fn from_query_result(
-                row: &sea_orm::QueryResult,
-                pre: &str,
-            ) -> Result<Self, sea_orm::DbErr> {
-                debug_assert!(pre.is_empty(), "a record is read from an unprefixed row");
-                let at = $crate::store::ByPosition(row);
-                let model = $entity::Model {
-                    $($field: at.$read($entity::Column::$column as usize)?),*
-                };
-                at.checked(model).map(Self)
-            }
-        }
-    };
-}
-pub(crate) use read_by_position;
-
-/// A row's columns read by position. SeaORM's derived models read each column by name (a hash
-/// look-up) and turn each NULL of an optional column into a formatted error before answering
-/// `None`; for wide rows such as users, that was 15 % of listing contacts under load. A reader
-/// of this kind is for selects that list an entity's columns first, in declaration order
-/// (`Entity::find()`, with any extra columns after them).
-pub struct ByPosition<'r>(pub &'r sea_orm::QueryResult);
-
-impl ByPosition<'_> {
-    /// The value at `index` (a column's position: `Column::Name as usize`).
-    pub fn get<T: sea_orm::TryGetable>(&self, index: usize) -> Result<T, DbErr> {
-        self.0.try_get_by_index(index)
-    }
-
-    /// The optional value at `index`, NULL answered without building an error.
-    pub fn optional<T: sea_orm::TryGetable>(&self, index: usize) -> Result<Option<T>, DbErr> {
-        if self.is_null(index) {
-            return Ok(None);
-        }
-        self.get(index).map(Some)
-    }
-
-    /// An optional text column. On PostgreSQL, NULL and the text come from one look-up, and the
-    /// value is decoded without sqlx's type check per column (a type-info comparison that was
-    /// about 4 % of listing contacts); the select fixes the column's type, and debug builds
-    /// compare every row with the one read by name ([`Self::checked`]).
-    pub fn text(&self, index: usize) -> Result<Option<String>, DbErr> {
-        use sea_orm::sqlx::Row;
-        match self.0.try_as_pg_row() {
-            Some(row) => row
-                .try_get_unchecked::<Option<&str>, _>(index)
-                .map(|text| text.map(str::to_owned))
-                .map_err(|error| DbErr::Type(error.to_string())),
-            None => self.optional(index),
-        }
-    }
-
-    /// `model`, read by position from this row; debug builds, and so the test suites, read the
-    /// row by name as well and compare, so that a column out of place cannot go unseen.
-    pub fn checked<M>(&self, model: M) -> Result<M, DbErr>
-    where
-        M: sea_orm::FromQueryResult + PartialEq + std::fmt::Debug,
-    {
-        #[cfg(debug_assertions)]
-        assert_eq!(
-            model,
-            M::from_query_result(self.0, "")?,
-            "a row read by position differs from the one read by name"
-        );
-        Ok(model)
-    }
-
-    fn is_null(&self, index: usize) -> bool {
-        use sea_orm::sqlx::{Row, ValueRef};
-        if let Some(row) = self.0.try_as_pg_row() {
-            return row.try_get_raw(index).is_ok_and(|value| value.is_null());
-        }
-        if let Some(row) = self.0.try_as_sqlite_row() {
-            return row.try_get_raw(index).is_ok_and(|value| value.is_null());
-        }
-        false
     }
 }
 

@@ -222,12 +222,12 @@ super::read_by_position! {
     /// A group read by column position (see [`super::ByPosition`]): a page of users reads one or
     /// two per user.
     struct GroupRecord(group) {
-        id: get(Id),
-        account_id: get(AccountId),
-        name: get(Name),
-        name_key: get(NameKey),
-        description: text(Description),
-        created_at: get(CreatedAt),
-        updated_at: get(UpdatedAt),
+        id: value(Id),
+        account_id: value(AccountId),
+        name: value(Name),
+        name_key: value(NameKey),
+        description: value(Description),
+        created_at: value(CreatedAt),
+        updated_at: value(UpdatedAt),
     }
 }

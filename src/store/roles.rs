@@ -293,14 +293,14 @@ super::read_by_position! {
     /// A role read by column position (see [`super::ByPosition`]): a page of users reads one or
     /// two per user.
     struct RoleRecord(role) {
-        id: get(Id),
-        account_id: get(AccountId),
-        name: get(Name),
-        name_key: get(NameKey),
-        description: text(Description),
-        is_account_admin: get(IsAccountAdmin),
-        created_at: get(CreatedAt),
-        updated_at: get(UpdatedAt),
+        id: value(Id),
+        account_id: value(AccountId),
+        name: value(Name),
+        name_key: value(NameKey),
+        description: value(Description),
+        is_account_admin: value(IsAccountAdmin),
+        created_at: value(CreatedAt),
+        updated_at: value(UpdatedAt),
     }
 }
 
