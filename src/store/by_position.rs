@@ -19,6 +19,7 @@ use uuid::Uuid;
 
 use crate::domain::ids::{AccountId, ConnectionId, ConnectionRequestId, GroupId, RoleId, UserId};
 use crate::domain::user::{UserKind, UserStatus, UserType};
+use crate::store::entities::account::AccountStatus;
 use crate::store::entities::connection::ConnectionStatus;
 
 /// Declares a reader of an entity's rows by column position ([`ByPosition`]): each field of the
@@ -168,4 +169,10 @@ macro_rules! positional_enum {
     )*};
 }
 
-positional_enum!(UserKind, UserStatus, UserType, ConnectionStatus);
+positional_enum!(
+    UserKind,
+    UserStatus,
+    UserType,
+    AccountStatus,
+    ConnectionStatus
+);
