@@ -1,5 +1,5 @@
-//! Rows read by column position, for the wide rows that lists read by the hundred (users,
-//! connections, roles, groups).
+//! Rows read by column position: the wide rows that lists read by the hundred (users,
+//! connections, roles, groups), and the sign-in row every request reads.
 //!
 //! SeaORM's derived models read each column by name (a hash look-up) and turn each NULL of an
 //! optional column into a formatted error before answering `None`; for wide rows such as users,
