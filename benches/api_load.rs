@@ -679,7 +679,7 @@ fn transaction_latencies_ms(prefix: &Path) -> Vec<f64> {
     latencies
 }
 
-/// The value below which `share` of the sorted `values` lie (0 when there are none).
+/// The value below which `share` of the `sorted` values lie (0 when there are none).
 fn percentile(sorted: &[f64], share: f64) -> f64 {
     if sorted.is_empty() {
         return 0.0;

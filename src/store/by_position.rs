@@ -66,14 +66,6 @@ impl ByPosition<'_> {
         }
     }
 
-    /// The optional value at `index`, NULL answered without building an error.
-    pub fn optional<T: TryGetable>(&self, index: usize) -> Result<Option<T>, DbErr> {
-        if self.is_null(index) {
-            return Ok(None);
-        }
-        self.get(index).map(Some)
-    }
-
     /// `model`, read by position from this row; debug builds, and so the test suites, read the
     /// row by name as well and compare, so that a column out of place cannot go unseen.
     pub fn checked<M>(&self, model: M) -> Result<M, DbErr>
@@ -89,14 +81,12 @@ impl ByPosition<'_> {
         Ok(model)
     }
 
-    fn is_null(&self, index: usize) -> bool {
-        if let Some(row) = self.0.try_as_pg_row() {
-            return row.try_get_raw(index).is_ok_and(|value| value.is_null());
-        }
-        if let Some(row) = self.0.try_as_sqlite_row() {
-            return row.try_get_raw(index).is_ok_and(|value| value.is_null());
-        }
-        false
+    /// Whether the value at `index` of a SQLite row is NULL (PostgreSQL's rows are read in
+    /// [`Positional::from_pg`]).
+    fn is_null_on_sqlite(&self, index: usize) -> bool {
+        self.0
+            .try_as_sqlite_row()
+            .is_some_and(|row| row.try_get_raw(index).is_ok_and(|value| value.is_null()))
     }
 }
 
@@ -118,8 +108,12 @@ impl<T: Positional> Positional for Option<T> {
         T::from_pg(row, index).map(Some)
     }
 
+    /// NULL answered at once, without the error SeaORM formats before it answers `None`.
     fn from_other(at: &ByPosition<'_>, index: usize) -> Result<Self, DbErr> {
-        at.optional(index)
+        if at.is_null_on_sqlite(index) {
+            return Ok(None);
+        }
+        at.get(index).map(Some)
     }
 }
 
